@@ -1,0 +1,23 @@
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Written after a successful install; make reinstalls only when requirements.txt is newer.
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup run test
+
+setup: $(INSTALLED)
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py collectstatic --noinput --verbosity 0
+
+run: setup
+	exec $(VENV)/bin/gunicorn -c forge/gunicorn.conf.py forge.wsgi
+
+test: setup
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(INSTALLED): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@

@@ -1,0 +1,110 @@
+"""Django settings for Forge, driven by FORGE_* environment variables (see CONTRACT.md and README.md)."""
+import os
+from pathlib import Path
+
+from forge import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+FORGE_DATA_DIR = env.data_dir(os.environ.get("FORGE_DATA_DIR"), default=BASE_DIR / "data")
+# One SQLite file per repository, spread over 256 subdirectories (see repos.selectors.store_path).
+FORGE_REPO_DIR = FORGE_DATA_DIR / "repos"
+
+SECRET_KEY = env.secret_key(os.environ.get("FORGE_SECRET_KEY"), FORGE_DATA_DIR)
+DEBUG = env.flag(os.environ.get("FORGE_DEBUG"))
+ALLOWED_HOSTS = env.comma_list(os.environ.get("FORGE_ALLOWED_HOSTS")) or ["*"]
+
+FORGE_TRUSTED_PROXIES = env.networks(os.environ.get("FORGE_TRUSTED_PROXIES"))
+FORGE_MAX_PUSH_BYTES = env.integer("FORGE_MAX_PUSH_BYTES", os.environ.get("FORGE_MAX_PUSH_BYTES"), 2 * env.GIB)
+
+# GitHub OAuth; the sign-in pipeline that uses these is wired up separately.
+FORGE_GITHUB_KEY = os.environ.get("FORGE_GITHUB_KEY", "")
+FORGE_GITHUB_SECRET = os.environ.get("FORGE_GITHUB_SECRET", "")
+FORGE_GITHUB_URL = os.environ.get("FORGE_GITHUB_URL", "https://github.com").rstrip("/")
+FORGE_GITHUB_API_URL = os.environ.get("FORGE_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "repos",
+    "issues",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.ActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "forge.urls"
+WSGI_APPLICATION = "forge.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.database(os.environ.get("FORGE_DATABASE_URL"), FORGE_DATA_DIR / "forge.sqlite3"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # The manifest storage needs `collectstatic` (make setup runs it); development and tests
+        # read the files straight from static/.
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
+# A page must still render if collectstatic has not run (the stylesheet is then merely missing).
+WHITENOISE_MANIFEST_STRICT = False
+MEDIA_ROOT = FORGE_DATA_DIR / "uploads"
+
+# Without this, a 500's traceback goes nowhere when DEBUG is off (there are no ADMINS to mail).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    # Every git client is first answered 401; the access log already shows 4xx answers.
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,1 @@
+"""Issues, pull requests and comments (models arrive with the issues work)."""
