@@ -1,0 +1,164 @@
+"""git-receive-pack over smart HTTP: commands, push options, the pack, and the status report.
+
+The pack is spooled to a file (bounded memory whatever its size), checked object by object outside
+any lock, and only then landed: pack, objects, commit index and every ref in one transaction."""
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from repos.refnames import valid_ref_name
+from repos.store.ingest import IngestError
+from repos.store.push import PushOutcome, RefUpdate
+
+from .fetch import parse_oid
+from .pktline import FLUSH, FLUSH_PKT, PktReader, ProtocolError, Sideband, pkt
+from .upload_pack import AGENT
+
+CAPABILITIES = (
+    "report-status report-status-v2 delete-refs side-band-64k quiet atomic ofs-delta push-options"
+    " object-format=sha1 " + AGENT
+)
+
+
+@dataclass
+class PushRequest:
+    updates: list = field(default_factory=list)
+    capabilities: set = field(default_factory=set)
+    options: list = field(default_factory=list)
+    shallows: list = field(default_factory=list)
+
+
+def read_commands(reader):
+    req = PushRequest()
+    first = True
+    while True:
+        data = reader.read()
+        if data is None:
+            if first:
+                return req
+            raise ProtocolError("unexpected end of push commands")
+        if data is FLUSH:
+            break
+        if not isinstance(data, bytes):
+            raise ProtocolError("unexpected special packet in push commands")
+        line = data.rstrip(b"\n")
+        if line.startswith(b"shallow "):
+            req.shallows.append(parse_oid(line[8:]))
+            continue
+        if first:
+            line, _, caps = line.partition(b"\0")
+            req.capabilities = set(caps.decode("ascii", "replace").split())
+            first = False
+        parts = line.split(b" ", 2)
+        if len(parts) != 3:
+            raise ProtocolError(f"malformed push command {line[:100]!r}")
+        old, new = parse_oid(parts[0]), parse_oid(parts[1])
+        name = parts[2].decode("utf-8", "surrogateescape")
+        req.updates.append(RefUpdate(name=name, old=old, new=new))
+    if "push-options" in req.capabilities and req.updates:
+        options, _ = reader.until_flush()
+        req.options = [o.decode("utf-8", "replace") for o in options]
+    return req
+
+
+class PackTooLarge(Exception):
+    pass
+
+
+def spool_pack(stream, tmp_dir, max_bytes):
+    """Copy the rest of the request body (the pack) into a temporary file; None when there is none."""
+    fd, path = tempfile.mkstemp(prefix="push-", suffix=".pack", dir=tmp_dir)
+    total = 0
+    too_large = False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            while True:
+                block = stream.read(1 << 20)
+                if not block:
+                    break
+                total += len(block)
+                if total > max_bytes:
+                    too_large = True
+                    continue  # keep reading so the client gets our answer, but store nothing
+                f.write(block)
+    except BaseException:
+        os.unlink(path)
+        raise
+    if too_large:
+        os.unlink(path)
+        raise PackTooLarge(total)
+    if total == 0:
+        os.unlink(path)
+        return None
+    return path
+
+
+def _report(req, unpack_error, outcome_updates):
+    lines = [pkt(f"unpack {unpack_error or 'ok'}\n")]
+    for u in outcome_updates:
+        if u.error:
+            reason = u.error.replace("\n", " ")
+            lines.append(pkt(f"ng {u.name} {reason}\n"))
+        else:
+            lines.append(pkt(f"ok {u.name}\n"))
+    lines.append(FLUSH_PKT)
+    return b"".join(lines)
+
+
+def _wrap(req, report, messages):
+    """Put the report (and messages for the user) on side-band when the client asked for it."""
+    if "side-band-64k" not in req.capabilities:
+        return report
+    band = Sideband(large=True)
+    out = b"".join(band.packets(2, m.encode()) for m in messages)
+    return out + band.packets(1, report) + FLUSH_PKT
+
+
+def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None):
+    """Run one push. Returns (response bytes, PushOutcome or None when nothing landed)."""
+    reader = PktReader(stream)
+    req = read_commands(reader)
+    if not req.updates:
+        return b"", None
+    for u in req.updates:
+        if not u.name.startswith("refs/") or not valid_ref_name(u.name):
+            u.error = "funny refname"
+        elif u.old == u.new:
+            u.error = "old and new object are the same"
+
+    messages = []
+    unpack_error = None
+    pack_path = None
+    needs_pack = any(not u.is_delete for u in req.updates)
+    try:
+        try:
+            pack_path = spool_pack(stream, tmp_dir, max_pack_bytes)
+        except PackTooLarge as e:
+            unpack_error = f"pack exceeds maximum allowed size ({max_pack_bytes} bytes)"
+            messages.append(f"error: push rejected: the pack is {e.args[0]} bytes, over this server's "
+                            f"limit of {max_pack_bytes} bytes (FORGE_MAX_PUSH_BYTES)\n")
+        if unpack_error is None and needs_pack and pack_path is None and any(
+            not u.is_delete and not store.has(u.new) for u in req.updates if not u.error
+        ):
+            unpack_error = "missing pack data"
+        checked = None
+        if unpack_error is None and pack_path is not None:
+            try:
+                checked = store.check_pack(pack_path)
+            except IngestError as e:
+                unpack_error = str(e)
+                messages.append(f"error: {e}\n")
+        if unpack_error is not None:
+            for u in req.updates:
+                u.error = u.error or "unpacker error"
+            return _wrap(req, _report(req, unpack_error, req.updates), messages), None
+        if check_updates is not None:
+            check_updates([u for u in req.updates if not u.error], req)
+        outcome = store.land_push(checked, req.updates, atomic="atomic" in req.capabilities)
+        return _wrap(req, _report(req, None, outcome.updates), messages), outcome
+    finally:
+        if pack_path is not None and os.path.exists(pack_path):
+            os.unlink(pack_path)
+
+
+__all__ = ["CAPABILITIES", "serve_receive", "PushOutcome"]

@@ -1,0 +1,2 @@
+"""One SQLite file per repository: objects (as stored packs), refs, commit index. No Django imports."""
+from .repo import RepoStore  # noqa: F401

@@ -1,0 +1,209 @@
+"""Reading objects out of stored packs: seek to one entry, inflate just it, resolve its delta chain."""
+import os
+import zlib
+from collections import OrderedDict
+
+from dulwich._pack import apply_delta
+
+from .db import CHUNK_SIZE, chunk_rowid
+from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header
+
+HEADER_PEEK = 32
+
+
+class MissingObject(KeyError):
+    pass
+
+
+class StoredPack:
+    """A pack's bytes inside the repository file, addressed by pack offset."""
+
+    def __init__(self, con, pack_id, size):
+        self.con = con
+        self.id = pack_id
+        self.size = size
+        self._blobs = {}
+
+    def _blob(self, seq):
+        blob = self._blobs.get(seq)
+        if blob is None:
+            if len(self._blobs) > 64:
+                self.close()
+            blob = self.con.blobopen("pack_chunks", "data", chunk_rowid(self.id, seq), readonly=True)
+            self._blobs[seq] = blob
+        return blob
+
+    def read(self, offset, n):
+        n = max(0, min(n, self.size - offset))
+        parts = []
+        while n > 0:
+            seq, within = divmod(offset, CHUNK_SIZE)
+            take = min(n, CHUNK_SIZE - within)
+            parts.append(self._blob(seq)[within:within + take])
+            offset += take
+            n -= take
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self):
+        for blob in self._blobs.values():
+            blob.close()
+        self._blobs.clear()
+
+
+class FilePack:
+    """A pack still in a file (a push being received), with the same read interface."""
+
+    def __init__(self, path, pack_id=-1):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.size = os.fstat(self.fd).st_size
+        self.id = pack_id
+
+    def read(self, offset, n):
+        return os.pread(self.fd, max(0, min(n, self.size - offset)), offset)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def read_entry(pack, offset, length=None):
+    """-> (pack_type, size, base, inflated payload) of the entry at `offset`."""
+    head = pack.read(offset, length if length is not None else HEADER_PEEK)
+    type_num, size, base, data_start = decode_entry_header(head)
+    d = zlib.decompressobj()
+    try:
+        if length is not None:
+            out = d.decompress(head[data_start:])
+        else:
+            out = d.decompress(head[data_start:])
+            pos = offset + len(head)
+            want = max(4096, size // 2 + 64)
+            while not d.eof:
+                more = pack.read(pos, want)
+                if not more:
+                    break
+                out += d.decompress(more)
+                pos += len(more)
+                want = min(want * 2, 1 << 24)
+    except zlib.error as e:
+        raise PackFormatError(f"corrupt entry at {offset}: {e}") from None
+    if not d.eof or len(out) != size:
+        raise PackFormatError(f"corrupt entry at {offset}")
+    return type_num, size, base, out
+
+
+class ByteLRU:
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.items = OrderedDict()
+
+    def get(self, key):
+        item = self.items.get(key)
+        if item is not None:
+            self.items.move_to_end(key)
+        return item
+
+    def put(self, key, value, size):
+        if size > self.max_bytes // 8 or key in self.items:
+            return
+        self.items[key] = (value, size)
+        self.used += size
+        while self.used > self.max_bytes:
+            _, (_, old) = self.items.popitem(last=False)
+            self.used -= old
+
+
+class ObjectReader:
+    """Objects by id across every stored pack (and, while a push is checked, the pack being received)."""
+
+    def __init__(self, con, cache_bytes=64 << 20):
+        self.con = con
+        self._packs = {}
+        self._cache = ByteLRU(cache_bytes)
+        self.extra = None  # (FilePack, {oid: offset}) of a pack not yet stored
+
+    def pack(self, pack_id):
+        pack = self._packs.get(pack_id)
+        if pack is None:
+            row = self.con.execute("SELECT size FROM packs WHERE id=?", (pack_id,)).fetchone()
+            if row is None:
+                raise MissingObject(f"pack {pack_id}")
+            pack = self._packs[pack_id] = StoredPack(self.con, pack_id, row[0])
+        return pack
+
+    def close(self):
+        for pack in self._packs.values():
+            pack.close()
+        self._packs.clear()
+
+    def locate(self, oid):
+        """-> (pack, offset, length, type, size) or None."""
+        if self.extra is not None:
+            found = self.extra[1].get(oid)
+            if found is not None:
+                return (self.extra[0],) + found
+        row = self.con.execute(
+            "SELECT pack_id, offset, length, type, size FROM objects WHERE oid=?", (oid,)
+        ).fetchone()
+        if row is None:
+            return None
+        return (self.pack(row[0]),) + tuple(row[1:])
+
+    def has(self, oid):
+        return self.locate(oid) is not None
+
+    def info(self, oid):
+        """-> (type, size) without inflating, or None."""
+        found = self.locate(oid)
+        return None if found is None else (found[3], found[4])
+
+    def get(self, oid):
+        """-> (type, bytes). Raises MissingObject."""
+        found = self.locate(oid)
+        if found is None:
+            raise MissingObject(oid.hex())
+        pack, offset, length, _type, _size = found
+        return self.resolve(pack, offset, length)
+
+    def resolve(self, pack, offset, length=None):
+        chain = []
+        while True:
+            key = (pack.id, offset)
+            hit = self._cache.get(key)
+            if hit is not None:
+                (type_num, data), _ = hit
+                break
+            pack_type, _size, base, payload = read_entry(pack, offset, length)
+            if pack_type < OFS_DELTA:
+                type_num, data = pack_type, payload
+                self._cache.put(key, (type_num, data), len(data))
+                break
+            chain.append((key, payload))
+            if pack_type == OFS_DELTA:
+                offset, length = offset - base, None
+                if offset < 12:
+                    raise PackFormatError("delta base offset outside the pack")
+            else:
+                found = self.locate(base)
+                if found is None:
+                    raise MissingObject(base.hex())
+                pack, offset, length = found[0], found[1], found[2]
+            if len(chain) > 10000:
+                raise PackFormatError("delta chain too long")
+        for key, delta in reversed(chain):
+            data = b"".join(apply_delta(data, delta))
+            self._cache.put(key, (type_num, data), len(data))
+        return type_num, data
+
+    def entry_at(self, pack_id, offset):
+        """The oid and length of the stored entry at a position (duplicates included), or None."""
+        row = self.con.execute(
+            "SELECT oid, length FROM objects WHERE pack_id=? AND offset=?", (pack_id, offset)
+        ).fetchone()
+        if row is None:
+            row = self.con.execute(
+                "SELECT oid, length FROM duplicate_entries WHERE pack_id=? AND offset=?", (pack_id, offset)
+            ).fetchone()
+        return row

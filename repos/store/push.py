@@ -1,0 +1,172 @@
+"""Landing a push: every ref of one push moves in one SQLite transaction, compare-and-swap checked,
+with the pack, its objects and the commit index written in that same transaction, or nothing."""
+import time
+from dataclasses import dataclass
+
+from .commit_index import index_commits
+from .db import CHUNK_SIZE, chunk_rowid
+from .graph import CommitGraph
+from .packformat import OBJ_COMMIT, OBJ_TAG, ZERO_OID
+
+
+@dataclass
+class RefUpdate:
+    name: str
+    old: bytes
+    new: bytes
+    error: str | None = None   # None while the update may still go through
+
+    @property
+    def is_delete(self):
+        return self.new == ZERO_OID
+
+    @property
+    def is_create(self):
+        return self.old == ZERO_OID
+
+
+@dataclass
+class PushOutcome:
+    updates: list
+    new_head: str | None = None     # set when this push made the first branch the default
+    stored_pack: bool = False
+
+
+def _object_type(con, checked, oid):
+    if checked is not None and oid in checked.types:
+        return checked.types[oid]
+    row = con.execute("SELECT type FROM objects WHERE oid=?", (oid,)).fetchone()
+    return row[0] if row else None
+
+
+def _peel(con, reader, checked, oid):
+    seen = 0
+    while seen < 64:
+        if checked is not None and oid in checked.tag_targets:
+            oid = checked.tag_targets[oid]
+        elif _object_type(con, checked, oid) == OBJ_TAG:
+            from dulwich.objects import ShaFile
+
+            _, raw = reader.get(oid)
+            oid = bytes.fromhex(ShaFile.from_raw_string(OBJ_TAG, raw).object[1].decode())
+        else:
+            return oid
+        seen += 1
+    return oid
+
+
+def _store_pack(con, checked):
+    pack_id = con.execute(
+        "INSERT INTO packs (size, object_count, duplicates, checksum, created_at) VALUES (?, ?, 0, ?, ?)",
+        (checked.size, len(checked.entries), checked.checksum, int(time.time())),
+    ).lastrowid
+    with open(checked.path, "rb") as f:
+        seq = 0
+        while True:
+            block = f.read(CHUNK_SIZE)
+            if not block:
+                break
+            con.execute("INSERT INTO pack_chunks (id, data) VALUES (?, ?)", (chunk_rowid(pack_id, seq), block))
+            seq += 1
+    duplicates = 0
+    for oid, offset, length, type_num, size in checked.entries:
+        cur = con.execute(
+            "INSERT INTO objects (oid, pack_id, offset, length, type, size) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT(oid) DO NOTHING",
+            (oid, pack_id, offset, length, type_num, size),
+        )
+        if cur.rowcount == 0:
+            duplicates += 1
+            con.execute(
+                "INSERT INTO duplicate_entries (pack_id, offset, length, oid) VALUES (?,?,?,?)",
+                (pack_id, offset, length, oid),
+            )
+    if duplicates:
+        con.execute("UPDATE packs SET duplicates=? WHERE id=?", (duplicates, pack_id))
+        con.execute("UPDATE meta SET value='0' WHERE key='clean'")
+    return pack_id
+
+
+def _missing_objects(con, checked, updates):
+    new = set(checked.types) if checked is not None else set()
+    outside = (checked.needed - new) if checked is not None else set()
+    outside.update(u.new for u in updates if u.error is None and not u.is_delete and u.new not in new)
+    return [oid for oid in outside if con.execute("SELECT 1 FROM objects WHERE oid=?", (oid,)).fetchone() is None]
+
+
+def land_push(con, reader, checked, updates, *, atomic, head_ref):
+    """Apply `updates` (RefUpdate list; entries with `error` already set are skipped) with the
+    checked pack. Returns a PushOutcome; on any failure nothing at all is written."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        current = {}
+        for u in updates:
+            if u.error:
+                continue
+            row = con.execute("SELECT oid FROM refs WHERE name=?", (u.name,)).fetchone()
+            current[u.name] = row[0] if row else ZERO_OID
+            if current[u.name] != u.old:
+                u.error = "failed to update ref: it moved since you fetched (fetch first)"
+                continue
+            if not u.is_delete:
+                kind = _object_type(con, checked, u.new)
+                if kind is None:
+                    u.error = "missing necessary objects"
+                elif u.name.startswith("refs/heads/") and kind != OBJ_COMMIT:
+                    u.error = "trying to write non-commit object to branch"
+        if atomic and any(u.error for u in updates):
+            for u in updates:
+                u.error = u.error or "atomic push failed"
+        live = [u for u in updates if u.error is None]
+        if not live:
+            con.execute("ROLLBACK")
+            return PushOutcome(updates)
+
+        stored = False
+        if checked is not None and checked.entries:
+            _store_pack(con, checked)
+            stored = True
+        missing = _missing_objects(con, checked, live)
+        if missing:
+            con.execute("ROLLBACK")
+            for u in updates:
+                u.error = u.error or f"missing necessary objects ({missing[0].hex()})"
+            return PushOutcome(updates)
+        if checked is not None:
+            index_commits(con, reader, {oid: r for oid, r in checked.commits.items()
+                                        if not con.execute("SELECT 1 FROM commits WHERE oid=?", (oid,)).fetchone()})
+
+        graph = CommitGraph(con)
+        had_branches = con.execute("SELECT 1 FROM refs WHERE name LIKE 'refs/heads/%' LIMIT 1").fetchone()
+        rewound = False
+        for u in live:
+            if u.is_delete:
+                con.execute("DELETE FROM refs WHERE name=?", (u.name,))
+                rewound = True
+                continue
+            if not u.is_create and not graph.is_ancestor(u.old, u.new):
+                rewound = True
+            peeled = _peel(con, reader, checked, u.new)
+            con.execute(
+                "INSERT INTO refs (name, oid, peeled) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET oid=excluded.oid, peeled=excluded.peeled",
+                (u.name, u.new, peeled if peeled != u.new else None),
+            )
+        if rewound:
+            con.execute("UPDATE meta SET value='0' WHERE key='clean'")
+
+        new_head = None
+        if not had_branches:
+            created = [u.name for u in live if u.name.startswith("refs/heads/") and not u.is_delete]
+            if created and head_ref not in created:
+                new_head = created[0]
+            elif created:
+                new_head = head_ref
+            if new_head:
+                con.execute("UPDATE meta SET value=? WHERE key='HEAD'", (new_head,))
+        con.execute("COMMIT")
+        return PushOutcome(updates, new_head=new_head, stored_pack=stored)
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
