@@ -53,13 +53,11 @@ class GunzipStream:
 
     def read(self, n=-1):
         while (n < 0 or len(self.buf) < n) and not self.z.eof:
-            block = self.raw.read(1 << 16)
-            if not block:
+            pending = self.z.unconsumed_tail or self.raw.read(1 << 16)
+            if not pending:
                 break
             try:
-                self.buf += self.z.decompress(block, (1 << 20) if n < 0 else max(n - len(self.buf), 1 << 16))
-                while self.z.unconsumed_tail and (n < 0 or len(self.buf) < n):
-                    self.buf += self.z.decompress(self.z.unconsumed_tail, 1 << 20)
+                self.buf += self.z.decompress(pending, 1 << 20)
             except zlib.error:
                 raise ProtocolError("corrupt gzip request body") from None
         if n < 0:

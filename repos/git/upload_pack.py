@@ -123,6 +123,7 @@ def serve_v0(store, stream):
     req.ofs_delta = "ofs-delta" in caps
     req.include_tag = "include-tag" in caps
     req.no_progress = "no-progress" in caps
+    req.deepen_relative = req.deepen_relative or "deepen-relative" in caps  # a capability in v0, a line in v2
     multi_ack = 2 if "multi_ack_detailed" in caps else 1 if "multi_ack" in caps else 0
     no_done = "no-done" in caps and multi_ack == 2
     sideband = Sideband(large=True) if "side-band-64k" in caps else Sideband(large=False) if "side-band" in caps else None
@@ -130,10 +131,12 @@ def serve_v0(store, stream):
     # Haves: zero or more flush-terminated rounds, ending with "done" or the end of the request.
     haves_seen = []
     done = False
+    negotiating = False  # False: the request ended with the wants (a deepen request's first round)
     while True:
         data = reader.read()
         if data is None:
             break
+        negotiating = True
         if data is FLUSH:
             continue
         if data is DELIM:
@@ -151,8 +154,10 @@ def serve_v0(store, stream):
     def respond():
         want_commits = [w for w in req.wants if store.graph.node(w) is not None]
         plan = plan_shallow(store, req, want_commits)
-        if req.client_shallows or req.deepens:
+        if req.deepens:  # a shallow client that is not deepening expects no shallow list in v0
             yield b"".join(_shallow_lines(plan)) + FLUSH_PKT
+        if not negotiating:
+            return
         common = common_haves(store, req.haves)
         out = []
         last = common[-1].hex() if common else None

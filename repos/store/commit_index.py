@@ -63,7 +63,7 @@ def _generations(con, records):
     return known
 
 
-def index_commits(con, reader, records):
+def index_commits(con, reader, records, parsed_trees=None):
     """Insert `records` ({oid: commit_record}) with generations and first-parent changed paths.
     Runs inside the push's transaction, reading trees through `reader` (new objects included)."""
     if not records:
@@ -82,7 +82,7 @@ def index_commits(con, reader, records):
             for oid, r in records.items()
         ],
     )
-    trees = TreeCache(reader)
+    trees = TreeCache(reader, seed=parsed_trees)
     path_ids = {}
 
     def path_id(path):

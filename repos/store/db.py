@@ -30,14 +30,6 @@ CREATE TABLE objects (
     type INTEGER NOT NULL,          -- 1 commit, 2 tree, 3 blob, 4 tag (resolved, never a delta type)
     size INTEGER NOT NULL           -- inflated object size
 ) WITHOUT ROWID;
-CREATE INDEX objects_position ON objects (pack_id, offset);
-CREATE TABLE duplicate_entries (
-    pack_id INTEGER NOT NULL,
-    offset INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    oid BLOB NOT NULL,
-    PRIMARY KEY (pack_id, offset)
-) WITHOUT ROWID;
 CREATE TABLE refs (name TEXT PRIMARY KEY, oid BLOB NOT NULL, peeled BLOB) WITHOUT ROWID;
 CREATE TABLE commits (
     oid BLOB PRIMARY KEY,
@@ -56,7 +48,6 @@ CREATE TABLE commit_paths (
     commit_oid BLOB NOT NULL,
     PRIMARY KEY (path_id, commit_oid)
 ) WITHOUT ROWID;
-CREATE INDEX commit_paths_by_commit ON commit_paths (commit_oid);
 """
 
 

@@ -5,15 +5,16 @@ import os
 from binascii import unhexlify
 from dataclasses import dataclass, field
 
-from dulwich.errors import ApplyDeltaError, ObjectFormatException
-from dulwich.object_format import DEFAULT_OBJECT_FORMAT
+from dulwich.errors import ObjectFormatException
 from dulwich.objects import ShaFile
-from dulwich.pack import PackData, UnpackedObjectIterator, UnresolvedDeltas
 
 from .commit_index import commit_record
+from .indexer import index_pack
 from .objects import MissingObject
 from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE, PackFormatError, parse_pack_header
-from .trees import MODE_GITLINK, parse_tree
+from .trees import check_tree
+
+TREES_KEPT = 100000  # parsed trees handed on to the commit index; beyond that they are re-read
 
 
 class IngestError(Exception):
@@ -30,6 +31,7 @@ class CheckedPack:
     commits: dict = field(default_factory=dict)   # oid -> commit_record
     tag_targets: dict = field(default_factory=dict)  # tag oid -> target oid
     needed: set = field(default_factory=set)      # oids the new objects point at
+    trees: dict = field(default_factory=dict)     # parsed new trees, kept for the commit index
 
 
 def verify_trailer(path):
@@ -57,24 +59,32 @@ def verify_trailer(path):
     return size, trailer, count
 
 
-def _check_and_collect(result, oid, type_num, chunks):
+def _parsed(oid, type_num, chunks):
     try:
         obj = ShaFile.from_raw_chunks(type_num, chunks)
-        if type_num != 3:
-            obj.check()
+        obj.check()
     except (ObjectFormatException, ValueError, AssertionError, TypeError) as e:
         raise IngestError(f"invalid object {oid.hex()}: {e}") from None
+    return obj
+
+
+def _check_and_collect(result, oid, type_num, chunks):
     if type_num == OBJ_COMMIT:
+        obj = _parsed(oid, type_num, chunks)
         record = commit_record(obj)
         result.commits[oid] = record
         result.needed.add(record["tree"])
         result.needed.update(record["parents"])
     elif type_num == OBJ_TREE:
-        raw = b"".join(chunks)
-        for _name, mode, child in parse_tree(raw):
-            if mode != MODE_GITLINK:
-                result.needed.add(child)
+        try:
+            mapping, children = check_tree(b"".join(chunks))
+        except ValueError as e:
+            raise IngestError(f"invalid tree {oid.hex()}: {e}") from None
+        result.needed.update(children)
+        if len(result.trees) < TREES_KEPT:
+            result.trees[oid] = mapping
     elif type_num == OBJ_TAG:
+        obj = _parsed(oid, type_num, chunks)
         target = unhexlify(obj.object[1])
         result.tag_targets[oid] = target
         result.needed.add(target)
@@ -88,38 +98,21 @@ def check_pack(path, reader):
         return result
 
     def external(oid):
-        oid = oid if len(oid) == 20 else unhexlify(oid)
         try:
             return reader.get(oid)
         except MissingObject:
-            raise KeyError(oid) from None
+            return None
 
-    data = PackData(path, DEFAULT_OBJECT_FORMAT)
-    offsets = []
+    def on_object(oid, offset, length, type_num, data):
+        if oid in result.types:
+            raise IngestError(f"pack holds object {oid.hex()} twice")
+        _check_and_collect(result, oid, type_num, [data])
+        result.types[oid] = type_num
+        result.entries.append((oid, offset, length, type_num, len(data)))
+
     try:
-        walker = UnpackedObjectIterator.for_pack_data(data, resolve_ext_ref=external)
-        for unpacked in walker:
-            oid = unpacked.sha()
-            type_num = unpacked.obj_type_num
-            chunks = unpacked.obj_chunks
-            obj_size = sum(len(c) for c in chunks) if isinstance(chunks, list) else len(chunks)
-            _check_and_collect(result, oid, type_num, chunks if isinstance(chunks, list) else [chunks])
-            result.types[oid] = type_num
-            offsets.append((unpacked.offset, oid, type_num, obj_size))
-    except UnresolvedDeltas as e:
-        raise IngestError(f"missing delta base objects: {', '.join(str(s) for s in e.shas[:5])}") from None
-    except (PackFormatError, ApplyDeltaError, AssertionError, ValueError, OSError) as e:
-        raise IngestError(f"corrupt pack: {e or type(e).__name__}") from None
-    finally:
-        data.close()
-    if len(offsets) != count:
-        raise IngestError(f"pack header says {count} objects, found {len(offsets)}")
-    offsets.sort()
-    ends = [o[0] for o in offsets[1:]] + [size - 20]
-    result.entries = [
-        (oid, offset, end - offset, type_num, obj_size)
-        for (offset, oid, type_num, obj_size), end in zip(offsets, ends)
-    ]
-    if len(set(e[0] for e in result.entries)) != len(result.entries):
-        raise IngestError("pack holds the same object twice")
+        index_pack(path, count, on_object, external)
+    except PackFormatError as e:
+        raise IngestError(str(e)) from None
+    result.entries.sort(key=lambda e: e[1])
     return result

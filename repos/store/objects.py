@@ -1,12 +1,12 @@
 """Reading objects out of stored packs: seek to one entry, inflate just it, resolve its delta chain."""
-import os
+import hashlib
 import zlib
 from collections import OrderedDict
 
 from dulwich._pack import apply_delta
 
 from .db import CHUNK_SIZE, chunk_rowid
-from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header
+from .packformat import OFS_DELTA, PackFormatError, decode_entry_header, object_header
 
 HEADER_PEEK = 32
 
@@ -48,23 +48,6 @@ class StoredPack:
         for blob in self._blobs.values():
             blob.close()
         self._blobs.clear()
-
-
-class FilePack:
-    """A pack still in a file (a push being received), with the same read interface."""
-
-    def __init__(self, path, pack_id=-1):
-        self.fd = os.open(path, os.O_RDONLY)
-        self.size = os.fstat(self.fd).st_size
-        self.id = pack_id
-
-    def read(self, offset, n):
-        return os.pread(self.fd, max(0, min(n, self.size - offset)), offset)
-
-    def close(self):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 def read_entry(pack, offset, length=None):
@@ -116,13 +99,13 @@ class ByteLRU:
 
 
 class ObjectReader:
-    """Objects by id across every stored pack (and, while a push is checked, the pack being received)."""
+    """Objects by id across every stored pack."""
 
     def __init__(self, con, cache_bytes=64 << 20):
         self.con = con
         self._packs = {}
         self._cache = ByteLRU(cache_bytes)
-        self.extra = None  # (FilePack, {oid: offset}) of a pack not yet stored
+        self._oids_at = {}
 
     def pack(self, pack_id):
         pack = self._packs.get(pack_id)
@@ -140,10 +123,6 @@ class ObjectReader:
 
     def locate(self, oid):
         """-> (pack, offset, length, type, size) or None."""
-        if self.extra is not None:
-            found = self.extra[1].get(oid)
-            if found is not None:
-                return (self.extra[0],) + found
         row = self.con.execute(
             "SELECT pack_id, offset, length, type, size FROM objects WHERE oid=?", (oid,)
         ).fetchone()
@@ -197,13 +176,16 @@ class ObjectReader:
             self._cache.put(key, (type_num, data), len(data))
         return type_num, data
 
-    def entry_at(self, pack_id, offset):
-        """The oid and length of the stored entry at a position (duplicates included), or None."""
-        row = self.con.execute(
-            "SELECT oid, length FROM objects WHERE pack_id=? AND offset=?", (pack_id, offset)
-        ).fetchone()
-        if row is None:
-            row = self.con.execute(
-                "SELECT oid, length FROM duplicate_entries WHERE pack_id=? AND offset=?", (pack_id, offset)
-            ).fetchone()
-        return row
+    def oid_at(self, pack, offset):
+        """The id of the object whose entry sits at `offset` in `pack`. There is no position
+        index (it would cost a fifth of the store's size); the few callers can afford a hash."""
+        key = (pack.id, offset)
+        oid = self._oids_at.get(key)
+        if oid is None:
+            type_num, data = self.resolve(pack, offset)
+            h = hashlib.sha1(object_header(type_num, len(data)))
+            h.update(data)
+            oid = self._oids_at[key] = h.digest()
+            if len(self._oids_at) > 100000:
+                self._oids_at.clear()
+        return oid

@@ -115,11 +115,10 @@ class ObjectEnumerator:
             return
         parent_entries = []
         for ptree, on_client in parent_trees:
-            entries = {name: (mode, oid) for name, mode, oid in self.trees.entries(ptree)}
-            parent_entries.append((entries, on_client))
+            parent_entries.append((self.trees.entries(ptree), on_client))
             if on_client and self.want_client_bases:
                 self.result.client_has.add(ptree)
-        for name, mode, oid in self.trees.entries(tree):
+        for name, (mode, oid) in self.trees.entries(tree).items():
             if mode == MODE_GITLINK:
                 continue
             same = False

@@ -88,8 +88,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
             if type_num == OFS_DELTA:
                 base_out = out_at_position.get((pack_id, offset - base))
                 if base_out is None:
-                    row = reader.entry_at(pack_id, offset - base)
-                    base_oid = row[0] if row else None
+                    base_oid = reader.oid_at(pack, offset - base)
             if base_out is None and base_oid is not None:
                 base_out = out_at_oid.get(base_oid)
             if base_out is not None and ofs_delta:

@@ -68,19 +68,13 @@ def _store_pack(con, checked):
                 break
             con.execute("INSERT INTO pack_chunks (id, data) VALUES (?, ?)", (chunk_rowid(pack_id, seq), block))
             seq += 1
-    duplicates = 0
-    for oid, offset, length, type_num, size in checked.entries:
-        cur = con.execute(
-            "INSERT INTO objects (oid, pack_id, offset, length, type, size) VALUES (?,?,?,?,?,?)"
-            " ON CONFLICT(oid) DO NOTHING",
-            (oid, pack_id, offset, length, type_num, size),
-        )
-        if cur.rowcount == 0:
-            duplicates += 1
-            con.execute(
-                "INSERT INTO duplicate_entries (pack_id, offset, length, oid) VALUES (?,?,?,?)",
-                (pack_id, offset, length, oid),
-            )
+    before = con.total_changes
+    con.executemany(
+        "INSERT INTO objects (oid, pack_id, offset, length, type, size) VALUES (?,?,?,?,?,?)"
+        " ON CONFLICT(oid) DO NOTHING",
+        ((oid, pack_id, offset, length, type_num, size) for oid, offset, length, type_num, size in checked.entries),
+    )
+    duplicates = len(checked.entries) - (con.total_changes - before)
     if duplicates:
         con.execute("UPDATE packs SET duplicates=? WHERE id=?", (duplicates, pack_id))
         con.execute("UPDATE meta SET value='0' WHERE key='clean'")
@@ -133,8 +127,9 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
                 u.error = u.error or f"missing necessary objects ({missing[0].hex()})"
             return PushOutcome(updates)
         if checked is not None:
-            index_commits(con, reader, {oid: r for oid, r in checked.commits.items()
-                                        if not con.execute("SELECT 1 FROM commits WHERE oid=?", (oid,)).fetchone()})
+            new_commits = {oid: r for oid, r in checked.commits.items()
+                           if not con.execute("SELECT 1 FROM commits WHERE oid=?", (oid,)).fetchone()}
+            index_commits(con, reader, new_commits, parsed_trees=checked.trees)
 
         graph = CommitGraph(con)
         had_branches = con.execute("SELECT 1 FROM refs WHERE name LIKE 'refs/heads/%' LIMIT 1").fetchone()

@@ -1,0 +1,140 @@
+"""Indexing a received pack as `git index-pack` does: one pass to find every entry (whole objects
+are hashed right away), then delta chains resolved from their bases, each object inflated once
+where memory allows. Thin packs resolve their outside bases through a callback."""
+import hashlib
+import mmap
+import zlib
+from collections import defaultdict
+
+from dulwich._pack import apply_delta
+
+from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header, delta_sizes, object_header
+
+KEEP_DELTA_BYTES = 256 << 20   # inflated deltas kept from the first pass
+KEEP_BASE_BYTES = 128 << 20    # whole objects kept from the first pass as delta bases
+
+
+def _inflate(buf, start, size):
+    """-> (data, end offset) of the zlib stream at `start` expected to inflate to `size` bytes."""
+    d = zlib.decompressobj()
+    window = size + 64
+    limit = len(buf)
+    try:
+        out = d.decompress(buf[start:start + window])
+        while not d.eof and start + window < limit:
+            out += d.decompress(buf[start + window:start + 2 * window])
+            window *= 2
+    except zlib.error as e:
+        raise PackFormatError(f"corrupt compressed data at {start}: {e}") from None
+    if not d.eof:
+        raise PackFormatError("truncated pack")
+    if len(out) != size:
+        raise PackFormatError(f"entry at {start} inflates to {len(out)} bytes, header says {size}")
+    return out, min(start + window, limit) - len(d.unused_data)
+
+
+def _oid(type_num, data):
+    h = hashlib.sha1(object_header(type_num, len(data)))
+    h.update(data)
+    return h.digest()
+
+
+def index_pack(path, count, on_object, resolve_external):
+    """Call on_object(oid, offset, length, type_num, data) for every object of the pack at `path`
+    (`count` entries, trailer already verified). resolve_external(oid) -> (type, data) or None."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        end_of_entries = len(buf) - 20
+        entries = {}                 # offset -> (pack type, end, base)
+        ofs_children = defaultdict(list)
+        ref_children = defaultdict(list)
+        deltas = {}                  # offset -> inflated delta kept from pass 1
+        bases = {}                   # offset -> (type, data) kept from pass 1
+        kept_delta = kept_base = 0
+        resolved = {}                # offset -> oid (all objects)
+        pos = 12
+        for _ in range(count):
+            if pos >= end_of_entries:
+                raise PackFormatError("pack has fewer entries than its header says")
+            type_num, size, base, data_start = decode_entry_header(buf, pos)
+            data, end = _inflate(buf, data_start, size)
+            if end > end_of_entries:
+                raise PackFormatError("entry runs into the pack trailer")
+            if type_num < OFS_DELTA:
+                oid = _oid(type_num, data)
+                resolved[pos] = oid
+                on_object(oid, pos, end - pos, type_num, data)
+                if kept_base + len(data) <= KEEP_BASE_BYTES:
+                    bases[pos] = (type_num, data)
+                    kept_base += len(data)
+            else:
+                if type_num == OFS_DELTA:
+                    base = pos - base
+                    if base < 12 or base not in entries:
+                        raise PackFormatError(f"delta at {pos} has a base offset that is no entry")
+                    ofs_children[base].append(pos)
+                else:
+                    ref_children[base].append(pos)
+                if kept_delta + len(data) <= KEEP_DELTA_BYTES:
+                    deltas[pos] = data
+                    kept_delta += len(data)
+            entries[pos] = (type_num, end, base)
+            pos = end
+        if pos != end_of_entries:
+            raise PackFormatError("pack has more data than its header says")
+
+        def delta_at(offset):
+            data = deltas.pop(offset, None)
+            if data is None:
+                type_num, size, _base, data_start = decode_entry_header(buf, offset)
+                data, _ = _inflate(buf, data_start, size)
+            return data
+
+        def base_at(offset):
+            kept = bases.pop(offset, None)
+            if kept is not None:
+                return kept
+            type_num, size, _base, data_start = decode_entry_header(buf, offset)
+            return type_num, _inflate(buf, data_start, size)[0]
+
+        def resolve_children(type_num, data, offset, oid):
+            stack = [(type_num, data, offset, oid)]
+            while stack:
+                type_num, data, offset, oid = stack.pop()
+                children = ofs_children.pop(offset, []) if offset is not None else []
+                children += ref_children.pop(oid, [])
+                for child in children:
+                    delta = delta_at(child)
+                    try:
+                        source_size, target_size = delta_sizes(delta)
+                    except IndexError:
+                        raise PackFormatError(f"corrupt delta at {child}") from None
+                    if source_size != len(data):
+                        raise PackFormatError(f"delta at {child} does not fit its base")
+                    try:
+                        target = b"".join(apply_delta(data, delta))
+                    except Exception as e:  # dulwich raises ApplyDeltaError or ValueError
+                        raise PackFormatError(f"corrupt delta at {child}: {e}") from None
+                    if len(target) != target_size:
+                        raise PackFormatError(f"corrupt delta at {child}")
+                    child_oid = _oid(type_num, target)
+                    resolved[child] = child_oid
+                    on_object(child_oid, child, entries[child][1] - child, type_num, target)
+                    stack.append((type_num, target, child, child_oid))
+
+        for offset, (type_num, _end, _base) in entries.items():
+            if type_num < OFS_DELTA and (offset in ofs_children or resolved[offset] in ref_children):
+                base_type, data = base_at(offset)
+                resolve_children(base_type, data, offset, resolved[offset])
+        for base_oid in list(ref_children):
+            if base_oid not in ref_children:
+                continue
+            external = resolve_external(base_oid)
+            if external is None:
+                continue
+            resolve_children(external[0], external[1], None, base_oid)
+        unresolved = [o for o in entries if o not in resolved]
+        if unresolved:
+            missing = sorted({entries[o][2].hex() for o in unresolved if entries[o][0] == REF_DELTA})
+            raise PackFormatError(
+                "missing delta base objects: " + ", ".join(missing[:5]) if missing else "unresolvable deltas"
+            )
