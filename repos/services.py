@@ -1,6 +1,10 @@
 """Changing the registry. Each function keeps the registry row and the repository's store file in step."""
+import logging
+import pathlib
 import re
+import threading
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -8,6 +12,9 @@ from repos.models import Repository
 from repos.refnames import branch_name_error
 from repos.selectors import get_repository, store_path
 from repos.store import RepoStore
+from repos.store.repack import RepackAbandoned
+
+log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
@@ -87,6 +94,43 @@ def mark_pushed(repo: Repository, default_branch: str | None = None) -> None:
 def check_push(repo: Repository, actor, updates, push_options) -> None:
     """The branch-protection hook: runs before a push lands and refuses an update by setting its
     `error` (the reason git prints). No rule refuses anything yet; protected branches plug in here."""
+
+
+_repacking: set[str] = set()
+_repacking_lock = threading.Lock()
+
+
+def repack_repository(repo: Repository) -> tuple[int, int] | None:
+    """Repack the store now (copying every reachable object into one pack, dropping the rest);
+    None when another repack of it is already running in this process."""
+    path = str(store_path(repo))
+    with _repacking_lock:
+        if path in _repacking:
+            return None
+        _repacking.add(path)
+    try:
+        tmp_dir = pathlib.Path(settings.FORGE_DATA_DIR) / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        with RepoStore.open(path) as store:
+            return store.repack(str(tmp_dir))
+    finally:
+        with _repacking_lock:
+            _repacking.discard(path)
+
+
+def repack_in_background(repo: Repository) -> None:
+    """After a push that left unreachable or duplicate objects: repack without making the pusher
+    wait. A failed or abandoned repack changes nothing; the next push tries again."""
+
+    def run():
+        try:
+            repack_repository(repo)
+        except RepackAbandoned:
+            pass
+        except Exception:
+            log.exception("repack of %s/%s failed", repo.owner.username, repo.name)
+
+    threading.Thread(target=run, name=f"repack-{repo.store_id}", daemon=True).start()
 
 
 def _discard_store(path) -> None:

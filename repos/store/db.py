@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE packs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: caches and chunk rowids key on it
     size INTEGER NOT NULL,          -- bytes, header and trailer included
     object_count INTEGER NOT NULL,  -- entries in the pack
     duplicates INTEGER NOT NULL,    -- entries whose object an older pack already held

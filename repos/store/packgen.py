@@ -52,16 +52,17 @@ def stream_whole(store, progress=None):
     yield h.digest()
 
 
-def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
-    """Yield a pack holding exactly `objects` (an ObjectSet) from the stored entries."""
+def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None, on_entry=None):
+    """Yield a pack holding exactly `objects` (an ObjectSet) from the stored entries.
+    on_entry(oid, offset, length, type, size) is told where each object landed."""
     reader = store.reader
     located = []
     for oid in objects.oids:
         found = reader.locate(oid)
         if found is None:
             raise KeyError(f"object {oid.hex()} missing from store")
-        pack, offset, length, _type, _size = found
-        located.append((pack.id, offset, length, oid, pack))
+        pack, offset, length, type_num, size = found
+        located.append((pack.id, offset, length, oid, pack, type_num, size))
     located.sort(key=lambda e: (e[0], e[1]))
     total = len(located)
     if progress:
@@ -75,7 +76,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
     buf = bytearray(pack_header(total))
     written = 0
     reused = 0
-    for pack_id, offset, length, oid, pack in located:
+    for pack_id, offset, length, oid, pack, obj_type, obj_size in located:
         raw = pack.read(offset, length)
         type_num, size, base, data_start = decode_entry_header(raw)
         here = written + len(buf)
@@ -87,7 +88,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
             base_out = None
             if type_num == OFS_DELTA:
                 base_out = out_at_position.get((pack_id, offset - base))
-                if base_out is None:
+                if base_out is None or not ofs_delta:
                     base_oid = reader.oid_at(pack, offset - base)
             if base_out is None and base_oid is not None:
                 base_out = out_at_oid.get(base_oid)
@@ -97,12 +98,14 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
                 entry = encode_entry_header(REF_DELTA, size) + base_oid + raw[data_start:]
         if entry is None:
             # The delta's base is not going to the client: send the object whole.
-            obj_type, data = reader.get(oid)
+            _, data = reader.get(oid)
             entry = encode_entry_header(obj_type, len(data)) + zlib.compress(data, 6)
         else:
             reused += 1
         out_at_position[(pack_id, offset)] = here
         out_at_oid[oid] = here
+        if on_entry is not None:
+            on_entry(oid, here, len(entry), obj_type, obj_size)
         buf += entry
         if len(buf) >= FLUSH_AT:
             chunk = bytes(buf)

@@ -30,6 +30,7 @@ class PushOutcome:
     updates: list
     new_head: str | None = None     # set when this push made the first branch the default
     stored_pack: bool = False
+    clean: bool = True              # False: the store now holds unreachable or duplicate objects
 
 
 def _object_type(con, checked, oid):
@@ -147,7 +148,8 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
                 " ON CONFLICT(name) DO UPDATE SET oid=excluded.oid, peeled=excluded.peeled",
                 (u.name, u.new, peeled if peeled != u.new else None),
             )
-        if rewound:
+        if rewound or (stored and any(u.error for u in updates)):
+            # Something may now be unreachable: full clones take the careful path until a repack.
             con.execute("UPDATE meta SET value='0' WHERE key='clean'")
 
         new_head = None
@@ -159,8 +161,9 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
                 new_head = head_ref
             if new_head:
                 con.execute("UPDATE meta SET value=? WHERE key='HEAD'", (new_head,))
+        clean = con.execute("SELECT value FROM meta WHERE key='clean'").fetchone()[0] == "1"
         con.execute("COMMIT")
-        return PushOutcome(updates, new_head=new_head, stored_pack=stored)
+        return PushOutcome(updates, new_head=new_head, stored_pack=stored, clean=clean)
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")

@@ -4,6 +4,7 @@ from .graph import CommitGraph
 from .ingest import check_pack
 from .objects import ObjectReader
 from .push import RefUpdate, land_push
+from .repack import repack
 
 
 class RepoStore:
@@ -68,6 +69,13 @@ class RepoStore:
 
     def land_push(self, checked, updates, *, atomic=False):
         return land_push(self.con, self.reader, checked, updates, atomic=atomic, head_ref=self.head_ref())
+
+    def is_clean(self):
+        """True when every stored object is reachable and stored once (a full clone streams as is)."""
+        return self.meta("clean") == "1"
+
+    def repack(self, tmp_dir):
+        return repack(self, tmp_dir)
 
     def stats(self):
         q = self.con.execute

@@ -120,4 +120,6 @@ def receive_pack(request, owner, name):
     if outcome is not None and any(u.error is None for u in outcome.updates):
         head = outcome.new_head
         services.mark_pushed(repo, default_branch=head[len("refs/heads/"):] if head else None)
+        if not outcome.clean:
+            services.repack_in_background(repo)
     return _no_cache(HttpResponse(body, content_type="application/x-git-receive-pack-result"))
