@@ -148,6 +148,11 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None)
             except IngestError as e:
                 unpack_error = str(e)
                 messages.append(f"error: {e}\n")
+            else:
+                if "quiet" not in req.capabilities and checked.entries:
+                    messages.append(
+                        f"Resolving deltas: 100% ({checked.deltas}/{checked.deltas}), completed with "
+                        f"{checked.external_bases} local objects. Checked {len(checked.entries)} objects.\n")
         if unpack_error is not None:
             for u in req.updates:
                 u.error = u.error or "unpacker error"

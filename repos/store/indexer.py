@@ -41,7 +41,8 @@ def _oid(type_num, data):
 
 def index_pack(path, count, on_object, resolve_external):
     """Call on_object(oid, offset, length, type_num, data) for every object of the pack at `path`
-    (`count` entries, trailer already verified). resolve_external(oid) -> (type, data) or None."""
+    (`count` entries, trailer already verified). resolve_external(oid) -> (type, data) or None.
+    Returns (deltas resolved, bases found outside the pack)."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         end_of_entries = len(buf) - 20
         entries = {}                 # offset -> (pack type, end, base)
@@ -125,12 +126,14 @@ def index_pack(path, count, on_object, resolve_external):
             if type_num < OFS_DELTA and (offset in ofs_children or resolved[offset] in ref_children):
                 base_type, data = base_at(offset)
                 resolve_children(base_type, data, offset, resolved[offset])
+        externals = 0
         for base_oid in list(ref_children):
             if base_oid not in ref_children:
                 continue
             external = resolve_external(base_oid)
             if external is None:
                 continue
+            externals += 1
             resolve_children(external[0], external[1], None, base_oid)
         unresolved = [o for o in entries if o not in resolved]
         if unresolved:
@@ -138,3 +141,4 @@ def index_pack(path, count, on_object, resolve_external):
             raise PackFormatError(
                 "missing delta base objects: " + ", ".join(missing[:5]) if missing else "unresolvable deltas"
             )
+        return sum(1 for t, _e, _b in entries.values() if t >= OFS_DELTA), externals

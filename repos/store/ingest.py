@@ -32,6 +32,8 @@ class CheckedPack:
     tag_targets: dict = field(default_factory=dict)  # tag oid -> target oid
     needed: set = field(default_factory=set)      # oids the new objects point at
     trees: dict = field(default_factory=dict)     # parsed new trees, kept for the commit index
+    deltas: int = 0                               # deltas resolved
+    external_bases: int = 0                       # deltas based on objects already stored (thin)
 
 
 def verify_trailer(path):
@@ -111,7 +113,7 @@ def check_pack(path, reader):
         result.entries.append((oid, offset, length, type_num, len(data)))
 
     try:
-        index_pack(path, count, on_object, external)
+        result.deltas, result.external_bases = index_pack(path, count, on_object, external)
     except PackFormatError as e:
         raise IngestError(str(e)) from None
     result.entries.sort(key=lambda e: e[1])
