@@ -92,6 +92,10 @@ def _missing_objects(con, checked, updates):
 def land_push(con, reader, checked, updates, *, atomic, head_ref):
     """Apply `updates` (RefUpdate list; entries with `error` already set are skipped) with the
     checked pack. Returns a PushOutcome; on any failure nothing at all is written."""
+    # Open blob handles (from resolving thin deltas) pin an old read snapshot, and a connection
+    # cannot take the write lock from a stale snapshot: SQLite would answer "locked" at once
+    # instead of waiting its turn.
+    reader.close()
     con.execute("BEGIN IMMEDIATE")
     try:
         current = {}

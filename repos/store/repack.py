@@ -68,6 +68,7 @@ def repack(store, tmp_dir):
                 f.write(chunk)
         total = con.execute("SELECT count(*) FROM objects").fetchone()[0]
     finally:
+        store.reader.close()  # blob handles would pin the snapshot and block the write below
         con.execute("COMMIT")
     try:
         checked = check_pack(path, _NoExternal())
