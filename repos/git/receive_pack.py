@@ -4,6 +4,7 @@ The pack is spooled to a file (bounded memory whatever its size), checked object
 any lock, and only then landed: pack, objects, commit index and every ref in one transaction."""
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from repos.refnames import valid_ref_name
@@ -65,8 +66,24 @@ class PackTooLarge(Exception):
     pass
 
 
+STALE_SPOOL_SECONDS = 6 * 3600
+
+
+def sweep_stale_spools(tmp_dir, now=None):
+    """Remove pack spools a killed worker left behind (untouched for hours: no live push owns them)."""
+    now = now or time.time()
+    for entry in os.scandir(tmp_dir):
+        if entry.name.startswith(("push-", "repack-")) and entry.name.endswith(".pack"):
+            try:
+                if now - entry.stat().st_mtime > STALE_SPOOL_SECONDS:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+
+
 def spool_pack(stream, tmp_dir, max_bytes):
     """Copy the rest of the request body (the pack) into a temporary file; None when there is none."""
+    sweep_stale_spools(tmp_dir)
     fd, path = tempfile.mkstemp(prefix="push-", suffix=".pack", dir=tmp_dir)
     total = 0
     too_large = False

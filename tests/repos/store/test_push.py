@@ -67,3 +67,4 @@ def test_tags_are_stored_with_peeled_values(store, tmp_path, history):
             assert oid == refs[name]
             expected = peeled.get(name + "^{}")
             assert (stored_peeled.hex() if stored_peeled else None) == expected
+
