@@ -10,8 +10,8 @@ from dulwich._pack import apply_delta
 
 from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header, delta_sizes, object_header
 
-KEEP_DELTA_BYTES = 256 << 20   # inflated deltas kept from the first pass
-KEEP_BASE_BYTES = 128 << 20    # whole objects kept from the first pass as delta bases
+KEEP_DELTA_BYTES = 64 << 20    # inflated deltas kept from the first pass
+KEEP_BASE_BYTES = 32 << 20     # whole objects kept from the first pass as delta bases
 
 
 def _inflate(buf, start, size):

@@ -14,8 +14,10 @@ def is_tree(mode):
 # One tree entry: octal mode, space, name, NUL, 20-byte oid. Parsing with a regular expression keeps
 # the per-entry work in C: every tree of every push is checked.
 _ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.S)
-# A whole well-formed tree: only the modes git writes, names without '/', nothing left over.
-_WELL_FORMED = re.compile(rb"(?:(?:40000|100644|100755|120000|160000|100664) [^\0/]+\0.{20})*", re.S)
+# A whole well-formed tree: only the modes git writes, names without '/' that are not '.' or '..',
+# nothing left over.
+_WELL_FORMED = re.compile(
+    rb"(?:(?:40000|100644|100755|120000|160000|100664) (?!\.\.?\0)[^\0/]+\0.{20})*", re.S)
 _MODES = {b"40000": MODE_TREE, b"100644": 0o100644, b"100755": 0o100755, b"120000": 0o120000,
           b"160000": MODE_GITLINK, b"100664": 0o100664}
 _BAD_NAMES = frozenset({b".", b"..", b".git"})
@@ -35,7 +37,7 @@ def check_tree(raw):
     """What `git fsck` refuses in a tree (bad modes, bad names, duplicates, wrong order).
     -> (mapping name -> (mode, oid), [oids of the entries that must exist]). Raises ValueError."""
     if not _WELL_FORMED.fullmatch(raw):
-        raise ValueError("malformed tree (bad mode, empty name, '/' in a name, or truncated)")
+        raise ValueError("malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)")
     entries = _ENTRY.findall(raw)
     mapping = {name: (_MODES[mode], oid) for mode, name, oid in entries}
     if len(mapping) != len(entries):
@@ -43,8 +45,8 @@ def check_tree(raw):
     keys = [name + b"/" if mode == b"40000" else name for mode, name, _ in entries]
     if keys != sorted(keys):
         raise ValueError("tree entries not sorted")
-    if {name.lower() for name in mapping} & _BAD_NAMES:
-        raise ValueError("bad entry name ('.', '..' or '.git')")
+    if b".git\0" in raw.lower() and {name.lower() for name in mapping} & _BAD_NAMES:
+        raise ValueError("bad entry name ('.git')")
     return mapping, [oid for mode, _, oid in entries if mode != b"160000"]
 
 
