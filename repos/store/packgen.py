@@ -52,17 +52,16 @@ def stream_whole(store, progress=None):
     yield h.digest()
 
 
-def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None, on_entry=None):
-    """Yield a pack holding exactly `objects` (an ObjectSet) from the stored entries.
-    on_entry(oid, offset, length, type, size) is told where each object landed."""
+def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
+    """Yield a pack holding exactly `objects` (an ObjectSet) from the stored entries."""
     reader = store.reader
     located = []
     for oid in objects.oids:
         found = reader.locate(oid)
         if found is None:
             raise KeyError(f"object {oid.hex()} missing from store")
-        pack, offset, length, type_num, size = found
-        located.append((pack.id, offset, length, oid, pack, type_num, size))
+        pack, offset, length, type_num, _size = found
+        located.append((pack.id, offset, length, oid, pack, type_num))
     located.sort(key=lambda e: (e[0], e[1]))
     total = len(located)
     if progress:
@@ -76,7 +75,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None, on_
     buf = bytearray(pack_header(total))
     written = 0
     reused = 0
-    for pack_id, offset, length, oid, pack, obj_type, obj_size in located:
+    for pack_id, offset, length, oid, pack, obj_type in located:
         raw = pack.read(offset, length)
         type_num, size, base, data_start = decode_entry_header(raw)
         here = written + len(buf)
@@ -104,8 +103,6 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None, on_
             reused += 1
         out_at_position[(pack_id, offset)] = here
         out_at_oid[oid] = here
-        if on_entry is not None:
-            on_entry(oid, here, len(entry), obj_type, obj_size)
         buf += entry
         if len(buf) >= FLUSH_AT:
             chunk = bytes(buf)

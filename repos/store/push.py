@@ -56,17 +56,15 @@ def _peel(con, reader, checked, oid):
     return oid
 
 
-def _store_pack(con, checked):
+def store_pack(con, checked):
+    """Write a checked pack into the store (inside the caller's transaction); -> its pack id."""
     pack_id = con.execute(
         "INSERT INTO packs (size, object_count, duplicates, checksum, created_at) VALUES (?, ?, 0, ?, ?)",
         (checked.size, len(checked.entries), checked.checksum, int(time.time())),
     ).lastrowid
     with open(checked.path, "rb") as f:
         seq = 0
-        while True:
-            block = f.read(CHUNK_SIZE)
-            if not block:
-                break
+        while block := f.read(CHUNK_SIZE):
             con.execute("INSERT INTO pack_chunks (id, data) VALUES (?, ?)", (chunk_rowid(pack_id, seq), block))
             seq += 1
     before = con.total_changes
@@ -123,7 +121,7 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
 
         stored = False
         if checked is not None and checked.entries:
-            _store_pack(con, checked)
+            store_pack(con, checked)
             stored = True
         missing = _missing_objects(con, checked, live)
         if missing:

@@ -6,17 +6,16 @@ if a push landed meanwhile (the next repack will do). The new pack is indexed an
 push before it replaces anything, so a bug here cannot lose an object."""
 import os
 import tempfile
-import time
 
 from dulwich.objects import ShaFile
 
-from .db import CHUNK_SIZE, chunk_rowid
 from .graph import CommitGraph
 from .ingest import check_pack
 from .objects import MissingObject, ObjectReader
 from .objectset import ObjectEnumerator
 from .packformat import OBJ_COMMIT, OBJ_TAG
 from .packgen import write_pack
+from .push import store_pack
 
 
 class RepackAbandoned(Exception):
@@ -62,9 +61,8 @@ def repack(store, tmp_dir):
         before = _state(con)
         objects = reachable_objects(store)
         fd, path = tempfile.mkstemp(prefix="repack-", suffix=".pack", dir=tmp_dir)
-        entries = []
         with os.fdopen(fd, "wb") as f:
-            for chunk in write_pack(store, objects, on_entry=lambda *e: entries.append(e)):
+            for chunk in write_pack(store, objects):
                 f.write(chunk)
         total = con.execute("SELECT count(*) FROM objects").fetchone()[0]
     finally:
@@ -81,24 +79,12 @@ def repack(store, tmp_dir):
             con.execute("DELETE FROM pack_chunks")
             con.execute("DELETE FROM objects")
             con.execute("DELETE FROM packs")
-            pack_id = con.execute(
-                "INSERT INTO packs (size, object_count, duplicates, checksum, created_at) VALUES (?, ?, 0, ?, ?)",
-                (checked.size, len(checked.entries), checked.checksum, int(time.time())),
-            ).lastrowid
-            with open(path, "rb") as f:
-                seq = 0
-                while block := f.read(CHUNK_SIZE):
-                    con.execute("INSERT INTO pack_chunks (id, data) VALUES (?, ?)", (chunk_rowid(pack_id, seq), block))
-                    seq += 1
-            con.executemany(
-                "INSERT INTO objects (oid, pack_id, offset, length, type, size) VALUES (?,?,?,?,?,?)",
-                ((oid, pack_id, offset, length, type_num, size) for oid, offset, length, type_num, size in entries),
-            )
+            store_pack(con, checked)
             # Commits that are gone must not count as "common" in a later fetch negotiation.
             con.execute("CREATE TEMP TABLE IF NOT EXISTS kept (oid BLOB PRIMARY KEY) WITHOUT ROWID")
             con.execute("DELETE FROM temp.kept")
             con.executemany("INSERT INTO temp.kept (oid) VALUES (?)",
-                            ((oid,) for oid, _o, _l, t, _s in entries if t == OBJ_COMMIT))
+                            ((oid,) for oid, type_num in checked.types.items() if type_num == OBJ_COMMIT))
             con.execute("DELETE FROM commit_paths WHERE commit_oid NOT IN (SELECT oid FROM temp.kept)")
             con.execute("DELETE FROM commits WHERE oid NOT IN (SELECT oid FROM temp.kept)")
             con.execute("UPDATE meta SET value='1' WHERE key='clean'")
@@ -111,7 +97,7 @@ def repack(store, tmp_dir):
     store.reader.close()
     store.reader = ObjectReader(con)
     store.graph = CommitGraph(con)
-    return len(entries), total - len(entries)
+    return len(checked.entries), total - len(checked.entries)
 
 
 class _NoExternal:
