@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from repos.refnames import valid_ref_name
-from repos.store.ingest import IngestError
+from repos.store.ingest import IngestError, paused_gc
 from repos.store.push import PushOutcome, RefUpdate
 
 from .fetch import parse_oid
@@ -158,29 +158,35 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None)
             not u.is_delete and not store.has(u.new) for u in req.updates if not u.error
         ):
             unpack_error = "missing pack data"
-        checked = None
-        if unpack_error is None and pack_path is not None:
-            try:
-                checked = store.check_pack(pack_path)
-            except IngestError as e:
-                unpack_error = str(e)
-                messages.append(f"error: {e}\n")
-            else:
-                if "quiet" not in req.capabilities and checked.entries:
-                    messages.append(
-                        f"Resolving deltas: 100% ({checked.deltas}/{checked.deltas}), completed with "
-                        f"{checked.external_bases} local objects. Checked {len(checked.entries)} objects.\n")
-        if unpack_error is not None:
-            for u in req.updates:
-                u.error = u.error or "unpacker error"
-            return _wrap(req, _report(req, unpack_error, req.updates), messages), None
-        if check_updates is not None:
-            check_updates([u for u in req.updates if not u.error], req)
-        outcome = store.land_push(checked, req.updates, atomic="atomic" in req.capabilities)
-        return _wrap(req, _report(req, None, outcome.updates), messages), outcome
+        with paused_gc():
+            return _check_and_land(store, req, pack_path, unpack_error, messages, check_updates)
     finally:
         if pack_path is not None and os.path.exists(pack_path):
             os.unlink(pack_path)
+
+
+def _check_and_land(store, req, pack_path, unpack_error, messages, check_updates):
+    """Check the spooled pack (if any) object by object, then land it with the ref updates."""
+    checked = None
+    if unpack_error is None and pack_path is not None:
+        try:
+            checked = store.check_pack(pack_path)
+        except IngestError as e:
+            unpack_error = str(e)
+            messages.append(f"error: {e}\n")
+        else:
+            if "quiet" not in req.capabilities and checked.entries:
+                messages.append(
+                    f"Resolving deltas: 100% ({checked.deltas}/{checked.deltas}), completed with "
+                    f"{checked.external_bases} local objects. Checked {len(checked.entries)} objects.\n")
+    if unpack_error is not None:
+        for u in req.updates:
+            u.error = u.error or "unpacker error"
+        return _wrap(req, _report(req, unpack_error, req.updates), messages), None
+    if check_updates is not None:
+        check_updates([u for u in req.updates if not u.error], req)
+    outcome = store.land_push(checked, req.updates, atomic="atomic" in req.capabilities)
+    return _wrap(req, _report(req, None, outcome.updates), messages), outcome
 
 
 __all__ = ["CAPABILITIES", "serve_receive", "PushOutcome"]

@@ -1,7 +1,10 @@
 """Checking a received pack before anything is stored: every object inflated once, hashed, and
 checked as `git fsck` would; what the objects point at is collected for the connectivity check."""
+import contextlib
+import gc
 import hashlib
 import os
+import threading
 from binascii import unhexlify
 from dataclasses import dataclass, field
 
@@ -15,6 +18,29 @@ from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE, PackFormatError, parse_pa
 from .trees import check_tree
 
 TREES_KEPT = 100000  # parsed trees handed on to the commit index; beyond that they are re-read
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Checking a big push allocates millions of small objects that all stay alive until it ends;
+    the cyclic GC would rescan them again and again (a tenth of the time) for no garbage, since
+    nothing here makes reference cycles. Paused for as long as any push in this process checks."""
+    global _gc_pausers
+    with _gc_lock:
+        _gc_pausers += 1
+        if _gc_pausers == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0:
+                gc.enable()
 
 
 class IngestError(Exception):
