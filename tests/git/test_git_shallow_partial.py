@@ -70,6 +70,16 @@ def test_depth_5_then_deepen_then_unshallow(hist_repo, source_repo, reference_ur
     assert out("-C", clone, "rev-list", "--count", "HEAD") == out("-C", source_repo, "rev-list", "--count", "main")
 
 
+def test_shallow_exclude(hist_repo, source_repo, reference_urls, proto, tmp_path):
+    # deepen-not: everything on main that a merged feature branch does not already reach
+    branch = next(name[len("refs/heads/"):] for name in refs(source_repo, "refs/heads/feature/"))
+    clone = str(tmp_path / "clone")
+    git("clone", "-q", f"--shallow-exclude={branch}", hist_repo.url, clone, proto=proto)
+    expected = oracle(reference_urls["source"], tmp_path, proto, f"--shallow-exclude={branch}")
+    assert shallow_lines(clone)
+    assert_same_clone(clone, expected)
+
+
 def test_shallow_since(hist_repo, source_repo, reference_urls, proto, tmp_path):
     # halfway between the 30th and 31st first-parent commits from the tip
     times = [int(t) for t in out("-C", source_repo, "log", "--first-parent", "--format=%ct", "-32", "main").split()]
