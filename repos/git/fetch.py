@@ -4,8 +4,6 @@ Protocol-neutral: upload_pack.py speaks v0 and v2 around it."""
 from collections import deque
 from dataclasses import dataclass, field
 
-from dulwich.objects import ShaFile
-
 from repos.store.objectset import ObjectEnumerator, ObjectFilter
 from repos.store.packformat import OBJ_COMMIT, OBJ_TAG
 from repos.store.packgen import can_stream_whole, stream_whole, write_pack
@@ -56,21 +54,12 @@ def ready_to_give_up(store, wants, common):
     if not common:
         return False
     for want in wants:
-        node = store.graph.node(_peel(store, want))
+        node = store.graph.node(store.reader.peel(want))
         if node is None:
             continue
         if not any(store.graph.is_ancestor(c, node.oid) for c in common[-32:]):
             return False
     return True
-
-
-def _peel(store, oid):
-    for _ in range(64):
-        info = store.reader.info(oid)
-        if info is None or info[0] != OBJ_TAG:
-            return oid
-        oid = _peel_once(store, oid)
-    return oid
 
 
 @dataclass
@@ -165,7 +154,7 @@ def objects_for(store, req, shallow_plan, common):
                 raise ProtocolError(f"not our ref {oid.hex()}")
             if info[0] == OBJ_TAG:
                 explicit.append((oid, OBJ_TAG))
-                oid = _peel_once(store, oid)
+                oid = store.reader.tag_target(oid)
                 continue
             if info[0] == OBJ_COMMIT:
                 want_commits.append(oid)
@@ -190,7 +179,7 @@ def objects_for(store, req, shallow_plan, common):
             if name.startswith("refs/tags/") and peeled is not None and peeled in enum.result.seen:
                 tag = oid
                 while tag is not None and store.reader.info(tag)[0] == OBJ_TAG and enum.result.add(tag):
-                    tag = _peel_once(store, tag)
+                    tag = store.reader.tag_target(tag)
     return enum.result
 
 
@@ -201,11 +190,6 @@ def explicit_non_tags(explicit):
 def _wants_everything(store, wants):
     tips = {oid for _, oid, _ in store.refs()}
     return tips <= set(wants)
-
-
-def _peel_once(store, oid):
-    _, raw = store.get(oid)
-    return bytes.fromhex(ShaFile.from_raw_string(OBJ_TAG, raw).object[1].decode())
 
 
 def pack_stream(store, req, objects, progress):

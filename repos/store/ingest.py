@@ -55,7 +55,6 @@ class CheckedPack:
     entries: list = field(default_factory=list)   # (oid, offset, length, type, size), in pack order
     types: dict = field(default_factory=dict)     # oid -> type
     commits: dict = field(default_factory=dict)   # oid -> commit_record
-    tag_targets: dict = field(default_factory=dict)  # tag oid -> target oid
     needed: set = field(default_factory=set)      # oids the new objects point at
     trees: dict = field(default_factory=dict)     # parsed new trees, kept for the commit index
     deltas: int = 0                               # deltas resolved
@@ -113,9 +112,7 @@ def _check_and_collect(result, oid, type_num, chunks):
             result.trees[oid] = mapping
     elif type_num == OBJ_TAG:
         obj = _parsed(oid, type_num, chunks)
-        target = unhexlify(obj.object[1])
-        result.tag_targets[oid] = target
-        result.needed.add(target)
+        result.needed.add(unhexlify(obj.object[1]))
 
 
 def check_pack(path, reader):

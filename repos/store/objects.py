@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dulwich._pack import apply_delta
 
 from .db import CHUNK_SIZE, chunk_rowid
-from .packformat import OFS_DELTA, PackFormatError, decode_entry_header, object_header
+from .packformat import OBJ_TAG, OFS_DELTA, PackFormatError, decode_entry_header, object_header
 
 HEADER_PEEK = 32
 
@@ -175,6 +175,22 @@ class ObjectReader:
             data = b"".join(apply_delta(data, delta))
             self._cache.put(key, (type_num, data), len(data))
         return type_num, data
+
+    def tag_target(self, oid):
+        """The object an annotated tag points at (its first header line: `object <hex>`)."""
+        type_num, data = self.get(oid)
+        if type_num != OBJ_TAG or not data.startswith(b"object ") or len(data) < 47:
+            raise ValueError(f"{oid.hex()} is not a tag")
+        return bytes.fromhex(data[7:47].decode())
+
+    def peel(self, oid):
+        """Follow annotated tags (tags of tags too) down to the object they finally name."""
+        for _ in range(64):
+            info = self.info(oid)
+            if info is None or info[0] != OBJ_TAG:
+                return oid
+            oid = self.tag_target(oid)
+        raise ValueError("tag chain too long")
 
     def oid_at(self, pack, offset):
         """The id of the object whose entry sits at `offset` in `pack`. There is no position

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from .commit_index import index_commits
 from .db import CHUNK_SIZE, chunk_rowid
 from .graph import CommitGraph
-from .packformat import OBJ_COMMIT, OBJ_TAG, ZERO_OID
+from .packformat import OBJ_COMMIT, ZERO_OID
 
 
 @dataclass
@@ -38,22 +38,6 @@ def _object_type(con, checked, oid):
         return checked.types[oid]
     row = con.execute("SELECT type FROM objects WHERE oid=?", (oid,)).fetchone()
     return row[0] if row else None
-
-
-def _peel(con, reader, checked, oid):
-    seen = 0
-    while seen < 64:
-        if checked is not None and oid in checked.tag_targets:
-            oid = checked.tag_targets[oid]
-        elif _object_type(con, checked, oid) == OBJ_TAG:
-            from dulwich.objects import ShaFile
-
-            _, raw = reader.get(oid)
-            oid = bytes.fromhex(ShaFile.from_raw_string(OBJ_TAG, raw).object[1].decode())
-        else:
-            return oid
-        seen += 1
-    return oid
 
 
 def store_pack(con, checked):
@@ -144,7 +128,7 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
                 continue
             if not u.is_create and not graph.is_ancestor(u.old, u.new):
                 rewound = True
-            peeled = _peel(con, reader, checked, u.new)
+            peeled = reader.peel(u.new)
             con.execute(
                 "INSERT INTO refs (name, oid, peeled) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET oid=excluded.oid, peeled=excluded.peeled",

@@ -7,8 +7,6 @@ push before it replaces anything, so a bug here cannot lose an object."""
 import os
 import tempfile
 
-from dulwich.objects import ShaFile
-
 from .graph import CommitGraph
 from .ingest import check_pack
 from .objects import MissingObject, ObjectReader
@@ -33,8 +31,7 @@ def reachable_objects(store):
                 raise RepackAbandoned(f"ref target {oid.hex()} is missing")
             if info[0] == OBJ_TAG:
                 enum.result.add(oid)
-                _, raw = store.get(oid)
-                oid = bytes.fromhex(ShaFile.from_raw_string(OBJ_TAG, raw).object[1].decode())
+                oid = store.reader.tag_target(oid)
                 continue
             if info[0] == OBJ_COMMIT:
                 tips.append(oid)
