@@ -105,7 +105,10 @@ def receive_pack(request, owner, name):
         try:
             repo = services.create_repository(actor_user(request.actor), strip_git_suffix(name))
         except ValueError as error:
-            return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
+            # Another push may have created it a moment ago; otherwise the name is not acceptable.
+            repo, refusal = _repository(request, owner, name, "write")
+            if repo is None:
+                return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     tmp_dir = os.path.join(settings.FORGE_DATA_DIR, "tmp")
     os.makedirs(tmp_dir, exist_ok=True)
     try:

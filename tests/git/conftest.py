@@ -134,6 +134,12 @@ def unique_name(prefix):
 
 
 @pytest.fixture
+def uncreated_repo(forge_server, alice):
+    """A RemoteRepo handle for alice/<unique name> that does not exist yet (a push may create it)."""
+    return RemoteRepo(forge_server, alice.name, unique_name("created"), alice.token)
+
+
+@pytest.fixture
 def new_repo(forge_server, alice):
     """new_repo(seed=None, owner=alice, private=False, prefix="r") -> RemoteRepo, empty or mirrored from seed."""
 

@@ -105,3 +105,22 @@ def test_clones_while_another_repository_receives_a_push(hist_repo, source_repo,
         t.join()
     assert not errors, errors
     assert target.ls_remote() == ls_remote(small_source)
+
+
+def test_racing_pushes_that_create_the_same_repository(uncreated_repo, small_source, tmp_path):
+    """Pushes to a repository that does not exist yet race to create it: one creates it, every
+    push gets a real answer (no error page), and exactly one branch tip wins."""
+    repo = uncreated_repo
+    works = []
+    for i in range(5):
+        work = str(tmp_path / f"w{i}")
+        git("clone", "-q", small_source, work)
+        git("-C", work, "remote", "set-url", "origin", repo.url)
+        commit_file(work, f"creator-{i}.txt", f"creator {i}\n")
+        works.append(work)
+    results = _push_together(works, ["main"] * len(works))
+    statuses = [parse_porcelain(proc.stdout).get("refs/heads/main") for proc in results]
+    assert all(statuses), [proc.stderr for proc in results]
+    winners = [i for i, status in enumerate(statuses) if status[0] in PUSH_OK_FLAGS]
+    assert len(winners) == 1, statuses
+    assert ls_remote(repo.url)["refs/heads/main"] == rev(works[winners[0]], "HEAD")
