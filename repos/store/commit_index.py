@@ -4,33 +4,54 @@ from binascii import unhexlify
 
 from .trees import TreeCache, changed_paths
 
-_IDENT = re.compile(rb"^(.*?)\s*<([^>]*)>\s*$")
+# What `git fsck` requires of a commit's head: the tree, any parents, then author and committer as
+# "Name <email> seconds +hhmm" (no zero-padded seconds, a four-digit zone). Other headers
+# (encoding, gpgsig, mergetag) may follow before the blank line.
+_IDENT = rb"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,18}) ([+-])([0-9]{2})([0-9]{2})\n"
+_COMMIT_HEAD = re.compile(
+    rb"tree ([0-9a-f]{40})\n((?:parent [0-9a-f]{40}\n)*)author " + _IDENT + rb"committer " + _IDENT)
 
 
-def split_identity(ident):
-    m = _IDENT.match(ident)
-    if not m:
-        return ident.decode("utf-8", "replace"), ""
-    return m.group(1).decode("utf-8", "replace"), m.group(2).decode("utf-8", "replace")
+class BadCommit(ValueError):
+    pass
 
 
-def commit_record(commit):
-    """What the index keeps of a parsed dulwich Commit (generation is filled in later)."""
-    author_name, author_email = split_identity(commit.author)
-    committer_name, committer_email = split_identity(commit.committer)
+def parse_commit(raw):
+    """Check a raw commit as `git fsck` would and return what the index keeps of it (the
+    generation is filled in later). Raises BadCommit."""
+    m = _COMMIT_HEAD.match(raw)
+    if m is None:
+        raise BadCommit("malformed commit header (tree, parents, author, committer)")
+    rest = raw[m.end():]
+    if rest.startswith(b"\n"):
+        headers, message = b"", rest[1:]
+    else:
+        end = rest.find(b"\n\n")
+        headers, message = (rest, b"") if end < 0 else (rest[:end + 1], rest[end + 2:])
+        if headers and not headers.endswith(b"\n"):
+            raise BadCommit("unterminated header line")
+    if b"\0" in raw[:m.end()] or b"\0" in headers:
+        raise BadCommit("NUL byte in the commit header")
+    g = m.groups()
+    parents = g[1]
     return {
-        "tree": unhexlify(commit.tree),
-        "parents": tuple(unhexlify(p) for p in commit.parents),
-        "author_name": author_name,
-        "author_email": author_email,
-        "author_time": commit.author_time,
-        "author_tz": commit.author_timezone // 60,
-        "committer_name": committer_name,
-        "committer_email": committer_email,
-        "committer_time": commit.commit_time,
-        "committer_tz": commit.commit_timezone // 60,
-        "message": commit.message.decode("utf-8", "replace"),
+        "tree": unhexlify(g[0]),
+        "parents": tuple(unhexlify(parents[i + 7:i + 47]) for i in range(0, len(parents), 48)),
+        "author_name": g[2].decode("utf-8", "replace").strip(),
+        "author_email": g[3].decode("utf-8", "replace"),
+        "author_time": int(g[4]),
+        "author_tz": _minutes(g[5], g[6], g[7]),
+        "committer_name": g[8].decode("utf-8", "replace").strip(),
+        "committer_email": g[9].decode("utf-8", "replace"),
+        "committer_time": int(g[10]),
+        "committer_tz": _minutes(g[11], g[12], g[13]),
+        "message": message.decode("utf-8", "replace"),
     }
+
+
+def _minutes(sign, hours, minutes):
+    value = int(hours) * 60 + int(minutes)
+    return -value if sign == b"-" else value
 
 
 def _generations(con, records):
@@ -64,7 +85,7 @@ def _generations(con, records):
 
 
 def index_commits(con, reader, records, parsed_trees=None):
-    """Insert `records` ({oid: commit_record}) with generations and first-parent changed paths.
+    """Insert `records` ({oid: parse_commit record}) with generations and first-parent changed paths.
     Runs inside the push's transaction, reading trees through `reader` (new objects included)."""
     if not records:
         return

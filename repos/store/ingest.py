@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from dulwich.errors import ObjectFormatException
 from dulwich.objects import ShaFile
 
-from .commit_index import commit_record
+from .commit_index import BadCommit, parse_commit
 from .indexer import index_pack
 from .objects import MissingObject
 from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE, PackFormatError, parse_pack_header
@@ -54,7 +54,7 @@ class CheckedPack:
     checksum: bytes
     entries: list = field(default_factory=list)   # (oid, offset, length, type, size), in pack order
     types: dict = field(default_factory=dict)     # oid -> type
-    commits: dict = field(default_factory=dict)   # oid -> commit_record
+    commits: dict = field(default_factory=dict)   # oid -> parse_commit record
     needed: set = field(default_factory=set)      # oids the new objects point at
     trees: dict = field(default_factory=dict)     # parsed new trees, kept for the commit index
     deltas: int = 0                               # deltas resolved
@@ -97,8 +97,10 @@ def _parsed(oid, type_num, chunks):
 
 def _check_and_collect(result, oid, type_num, chunks):
     if type_num == OBJ_COMMIT:
-        obj = _parsed(oid, type_num, chunks)
-        record = commit_record(obj)
+        try:
+            record = parse_commit(b"".join(chunks))
+        except BadCommit as e:
+            raise IngestError(f"invalid commit {oid.hex()}: {e}") from None
         result.commits[oid] = record
         result.needed.add(record["tree"])
         result.needed.update(record["parents"])

@@ -87,10 +87,36 @@ def test_malformed_trees_are_refused(store, tmp_path, tree):
     assert store.stats() == {"packs": 0, "objects": 0, "refs": 0, "commits": 0, "pack_bytes": 0}
 
 
-def test_malformed_commit_is_refused(store, tmp_path):
-    commit = b"tree not-hex\nauthor A <a@x> 1700000000 +0100\ncommitter A <a@x> 1700000000 +0100\n\nx\n"
-    with pytest.raises(IngestError, match="invalid object"):
+_TREE_LINE = b"tree " + b"4b825dc642cb6eb9a060e54bf8d69288fbee4904" + b"\n"
+_WHO = b"A U Thor <a@example.org> 1700000000 +0100\n"
+
+
+@pytest.mark.parametrize("commit", [
+    b"tree not-hex\nauthor " + _WHO + b"committer " + _WHO + b"\nx\n",
+    _TREE_LINE + b"committer " + _WHO + b"\nx\n",                                  # no author
+    _TREE_LINE + b"parent 123\nauthor " + _WHO + b"committer " + _WHO + b"\nx\n",  # bad parent
+    _TREE_LINE + b"author A <a@x> 1700000000 +100\ncommitter " + _WHO + b"\nx\n",  # bad zone
+    _TREE_LINE + b"author A <a@x> 01700000000 +0100\ncommitter " + _WHO + b"\nx\n",  # zero-padded date
+    _TREE_LINE + b"author <a@x> 1700000000 +0100\ncommitter " + _WHO + b"\nx\n",   # no name before email
+    _TREE_LINE + b"author A <a@x> 1700000000 +0100\ncommitter " + _WHO + b"encoding x\0y\n\nx\n",  # NUL
+], ids=["tree-hex", "no-author", "parent-hex", "zone", "zero-padded", "no-name", "nul"])
+def test_malformed_commits_are_refused(store, tmp_path, commit):
+    with pytest.raises(IngestError, match="invalid commit"):
         push(store, tmp_path, _pack([(OBJ_COMMIT, commit)]), {})
+    assert store.stats()["objects"] == 0
+
+
+def test_commit_with_extra_headers_and_odd_names_is_indexed_as_git_has_it(store, tmp_path):
+    tree = b""
+    commit = (b"tree " + _oid(OBJ_TREE, tree).hex().encode() + b"\nauthor  <nobody@x> 0 -0130\n"
+              b"committer C O Mitter <c@x> 1700000001 +0545\nencoding ISO-8859-1\n"
+              b"gpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\nsubject\n\nbody\n")
+    oid = _oid(OBJ_COMMIT, commit)
+    outcome = push(store, tmp_path, _pack([(OBJ_TREE, tree), (OBJ_COMMIT, commit)]), {"refs/heads/main": (None, oid)})
+    assert [u.error for u in outcome.updates] == [None]
+    row = store.con.execute("SELECT author_name, author_time, author_tz, committer_name, committer_tz, message"
+                            " FROM commits WHERE oid=?", (oid,)).fetchone()
+    assert row == ("", 0, -90, "C O Mitter", 345, "subject\n\nbody\n")
 
 
 def test_bad_checksum_truncation_and_corrupt_data_are_refused(store, tmp_path, history):
