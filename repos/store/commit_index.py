@@ -2,6 +2,7 @@
 import re
 from binascii import unhexlify
 
+from .objects import MissingObject
 from .trees import TreeCache, changed_paths
 
 # What `git fsck` requires of a commit's head: the tree, any parents, then author and committer as
@@ -84,51 +85,47 @@ def _generations(con, records):
     return known
 
 
-def index_commits(con, reader, records, parsed_trees=None):
-    """Insert `records` ({oid: parse_commit record}) with generations and first-parent changed paths.
-    Runs inside the push's transaction, reading trees through `reader` (new objects included)."""
-    if not records:
-        return
+def commit_index_rows(con, reader, records, parsed_trees=None):
+    """What the index gains from new commits `records` ({oid: parse_commit record}):
+    (commit rows, (path, commit oid) rows of first-parent changed paths). Only reads: runs before
+    the push's transaction, in a helper process for big pushes (see ingest_worker.py)."""
     generations = _generations(con, records)
-    con.executemany(
-        "INSERT OR IGNORE INTO commits (oid, tree, parents, generation, author_name, author_email,"
-        " author_time, author_tz, committer_name, committer_email, committer_time, committer_tz, message)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (
-                oid, r["tree"], b"".join(r["parents"]), generations[oid], r["author_name"], r["author_email"],
-                r["author_time"], r["author_tz"], r["committer_name"], r["committer_email"],
-                r["committer_time"], r["committer_tz"], r["message"],
-            )
-            for oid, r in records.items()
-        ],
-    )
+    commit_rows = [
+        (oid, r["tree"], b"".join(r["parents"]), generations[oid], r["author_name"], r["author_email"],
+         r["author_time"], r["author_tz"], r["committer_name"], r["committer_email"],
+         r["committer_time"], r["committer_tz"], r["message"])
+        for oid, r in records.items()
+    ]
     trees = TreeCache(reader, seed=parsed_trees)
-    path_ids = {}
-
-    def path_id(path):
-        pid = path_ids.get(path)
-        if pid is None:
-            row = con.execute("SELECT id FROM paths WHERE path=?", (path,)).fetchone()
-            if row is None:
-                pid = con.execute("INSERT INTO paths (path) VALUES (?)", (path,)).lastrowid
-            else:
-                pid = row[0]
-            path_ids[path] = pid
-        return pid
-
-    rows = []
+    path_rows = []
     for oid, r in records.items():
         parent_tree = None
         if r["parents"]:
             first = r["parents"][0]
             parent_tree = records[first]["tree"] if first in records else _stored_tree(con, first)
-        for path in changed_paths(trees, parent_tree, r["tree"]):
-            rows.append((path_id(path), oid))
-        if len(rows) > 50000:
-            con.executemany("INSERT OR IGNORE INTO commit_paths (path_id, commit_oid) VALUES (?, ?)", rows)
-            rows.clear()
-    con.executemany("INSERT OR IGNORE INTO commit_paths (path_id, commit_oid) VALUES (?, ?)", rows)
+        try:
+            path_rows.extend((path, oid) for path in changed_paths(trees, parent_tree, r["tree"]))
+        except MissingObject:
+            pass  # the push lacks objects: its connectivity check refuses it before these rows count
+    return commit_rows, path_rows
+
+
+def insert_commit_index(con, commit_rows, path_rows):
+    """Write rows from commit_index_rows (inside the push's transaction)."""
+    con.executemany(
+        "INSERT OR IGNORE INTO commits (oid, tree, parents, generation, author_name, author_email,"
+        " author_time, author_tz, committer_name, committer_email, committer_time, committer_tz, message)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        commit_rows,
+    )
+    path_ids = {}
+    for path in {path for path, _ in path_rows}:
+        row = con.execute("SELECT id FROM paths WHERE path=?", (path,)).fetchone()
+        path_ids[path] = row[0] if row else con.execute("INSERT INTO paths (path) VALUES (?)", (path,)).lastrowid
+    con.executemany(
+        "INSERT OR IGNORE INTO commit_paths (path_id, commit_oid) VALUES (?, ?)",
+        ((path_ids[path], oid) for path, oid in path_rows),
+    )
 
 
 def _stored_tree(con, oid):

@@ -1,50 +1,22 @@
 """Checking a received pack before anything is stored: every object inflated once, hashed, and
-checked as `git fsck` would; what the objects point at is collected for the connectivity check."""
-import contextlib
-import gc
+checked as `git fsck` would; what the objects point at is collected for the connectivity check,
+and the commit index rows of the new commits are prepared."""
 import hashlib
 import os
-import threading
 from binascii import unhexlify
 from dataclasses import dataclass, field
 
 from dulwich.errors import ObjectFormatException
 from dulwich.objects import ShaFile
 
-from .commit_index import BadCommit, parse_commit
 from .indexer import index_pack
+from .ingest_worker import HelperChecker, HelperFailed
+from .objectcheck import IngestError, TreeCommitChecker, paused_gc
 from .objects import MissingObject
-from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE, PackFormatError, parse_pack_header
-from .trees import check_tree
+from .packformat import OBJ_BLOB, OBJ_TAG, PackFormatError, parse_pack_header
 
-TREES_KEPT = 100000  # parsed trees handed on to the commit index; beyond that they are re-read
-
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """Checking a big push allocates millions of small objects that all stay alive until it ends;
-    the cyclic GC would rescan them again and again (a tenth of the time) for no garbage, since
-    nothing here makes reference cycles. Paused for as long as any push in this process checks."""
-    global _gc_pausers
-    with _gc_lock:
-        _gc_pausers += 1
-        if _gc_pausers == 1:
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0:
-                gc.enable()
-
-
-class IngestError(Exception):
-    """A pack that cannot be accepted; the message is what `git push` prints after `unpack`."""
+# Pushes this big are checked with a helper process; smaller ones are over before it would start.
+HELPER_MIN_OBJECTS = 5000
 
 
 @dataclass
@@ -54,9 +26,9 @@ class CheckedPack:
     checksum: bytes
     entries: list = field(default_factory=list)   # (oid, offset, length, type, size), in pack order
     types: dict = field(default_factory=dict)     # oid -> type
-    commits: dict = field(default_factory=dict)   # oid -> parse_commit record
     needed: set = field(default_factory=set)      # oids the new objects point at
-    trees: dict = field(default_factory=dict)     # parsed new trees, kept for the commit index
+    commit_rows: list = field(default_factory=list)  # the commit index rows of the new commits
+    path_rows: list = field(default_factory=list)    # (path, commit oid): first-parent changed paths
     deltas: int = 0                               # deltas resolved
     external_bases: int = 0                       # deltas based on objects already stored (thin)
 
@@ -95,34 +67,33 @@ def _parsed(oid, type_num, chunks):
     return obj
 
 
-def _check_and_collect(result, oid, type_num, chunks):
-    if type_num == OBJ_COMMIT:
-        try:
-            record = parse_commit(b"".join(chunks))
-        except BadCommit as e:
-            raise IngestError(f"invalid commit {oid.hex()}: {e}") from None
-        result.commits[oid] = record
-        result.needed.add(record["tree"])
-        result.needed.update(record["parents"])
-    elif type_num == OBJ_TREE:
-        try:
-            mapping, children = check_tree(b"".join(chunks))
-        except ValueError as e:
-            raise IngestError(f"invalid tree {oid.hex()}: {e}") from None
-        result.needed.update(children)
-        if len(result.trees) < TREES_KEPT:
-            result.trees[oid] = mapping
-    elif type_num == OBJ_TAG:
-        obj = _parsed(oid, type_num, chunks)
-        result.needed.add(unhexlify(obj.object[1]))
-
-
-def check_pack(path, reader):
-    """Index and check the pack at `path`; thin deltas resolve against `reader` (the store)."""
+def check_pack(path, reader, *, use_helper=None, index_commits=True):
+    """Index and check the pack at `path`; thin deltas resolve against `reader` (the store).
+    Big packs have their trees checked by a helper process.
+    index_commits=False skips preparing commit-index rows (a repack keeps the ones it has)."""
     size, checksum, count = verify_trailer(path)
-    result = CheckedPack(path=path, size=size, checksum=checksum)
     if count == 0:
-        return result
+        return CheckedPack(path=path, size=size, checksum=checksum)
+    if use_helper is None:
+        use_helper = count >= HELPER_MIN_OBJECTS
+    checker = None
+    if use_helper:
+        try:
+            checker = HelperChecker()
+        except OSError:
+            checker = None
+    if checker is None:
+        return _check(path, reader, size, checksum, count, TreeCommitChecker(), index_commits)
+    try:
+        return _check(path, reader, size, checksum, count, checker, index_commits)
+    except HelperFailed:
+        return _check(path, reader, size, checksum, count, TreeCommitChecker(), index_commits)
+    finally:
+        checker.close()
+
+
+def _check(path, reader, size, checksum, count, checker, index_commits):
+    result = CheckedPack(path=path, size=size, checksum=checksum)
 
     def external(oid):
         try:
@@ -133,7 +104,10 @@ def check_pack(path, reader):
     def on_object(oid, offset, length, type_num, data):
         if oid in result.types:
             raise IngestError(f"pack holds object {oid.hex()} twice")
-        _check_and_collect(result, oid, type_num, [data])
+        if type_num == OBJ_TAG:
+            result.needed.add(unhexlify(_parsed(oid, type_num, [data]).object[1]))
+        elif type_num != OBJ_BLOB:
+            checker.add(type_num, oid, data)
         result.types[oid] = type_num
         result.entries.append((oid, offset, length, type_num, len(data)))
 
@@ -142,4 +116,10 @@ def check_pack(path, reader):
     except PackFormatError as e:
         raise IngestError(str(e)) from None
     result.entries.sort(key=lambda e: e[1])
+    if index_commits:
+        result.commit_rows, result.path_rows = checker.finish(reader.con, reader)
+    result.needed |= checker.needed
     return result
+
+
+__all__ = ["CheckedPack", "IngestError", "check_pack", "paused_gc"]

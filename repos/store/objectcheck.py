@@ -1,0 +1,73 @@
+"""Checking the trees and commits of a push as `git fsck` would, and preparing their commit-index
+rows. For big pushes the tree checks run in a helper process (ingest_worker.py) with the same
+functions (trees.check_tree = validate_tree + parse_checked_tree), so the paths cannot disagree."""
+import contextlib
+import gc
+import threading
+
+from .commit_index import BadCommit, commit_index_rows, parse_commit
+from .packformat import OBJ_COMMIT, OBJ_TREE
+from .trees import check_tree, parse_checked_tree
+
+TREES_KEPT = 100000  # parsed trees handed on to the commit index; beyond that they are re-read
+
+
+class IngestError(Exception):
+    """A pack that cannot be accepted; the message is what `git push` prints after `unpack`."""
+
+
+class TreeCommitChecker:
+    """validated_elsewhere: trees are only parsed here, their checks run in a helper process."""
+
+    def __init__(self, validated_elsewhere=False):
+        self.parse_tree = parse_checked_tree if validated_elsewhere else check_tree
+        self.trees = {}      # oid -> parsed tree, for the commit index
+        self.commits = {}    # oid -> parse_commit record
+        self.needed = set()  # what the checked objects point at
+
+    def add(self, type_num, oid, raw):
+        if type_num == OBJ_TREE:
+            try:
+                mapping, children = self.parse_tree(raw)
+            except ValueError as e:
+                raise IngestError(f"invalid tree {oid.hex()}: {e}") from None
+            self.needed.update(children)
+            if len(self.trees) < TREES_KEPT:
+                self.trees[oid] = mapping
+        elif type_num == OBJ_COMMIT:
+            try:
+                record = parse_commit(raw)
+            except BadCommit as e:
+                raise IngestError(f"invalid commit {oid.hex()}: {e}") from None
+            self.commits[oid] = record
+            self.needed.add(record["tree"])
+            self.needed.update(record["parents"])
+        else:
+            raise ValueError(f"not a tree or commit: type {type_num}")
+
+    def finish(self, con, reader):
+        """-> (commit rows, path rows) for the commit index; reads older trees through `reader`."""
+        return commit_index_rows(con, reader, self.commits, self.trees)
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Checking a big push allocates millions of small objects that all stay alive until it ends;
+    the cyclic GC would rescan them again and again (a tenth of the time) for no garbage, since
+    nothing here makes reference cycles. Paused for as long as any push in this process checks."""
+    global _gc_pausers
+    with _gc_lock:
+        _gc_pausers += 1
+        if _gc_pausers == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0:
+                gc.enable()
