@@ -10,14 +10,9 @@ from dulwich.errors import ObjectFormatException
 from dulwich.objects import ShaFile
 
 from .indexer import index_pack
-from .ingest_worker import HelperChecker, HelperFailed
 from .objectcheck import IngestError, TreeCommitChecker, paused_gc
 from .objects import MissingObject
 from .packformat import OBJ_BLOB, OBJ_TAG, PackFormatError, parse_pack_header
-
-# Pushes this big are checked with a helper process; smaller ones are over before it would start.
-HELPER_MIN_OBJECTS = 5000
-
 
 @dataclass
 class CheckedPack:
@@ -67,33 +62,14 @@ def _parsed(oid, type_num, chunks):
     return obj
 
 
-def check_pack(path, reader, *, use_helper=None, index_commits=True):
+def check_pack(path, reader, *, index_commits=True):
     """Index and check the pack at `path`; thin deltas resolve against `reader` (the store).
-    Big packs have their trees checked by a helper process.
     index_commits=False skips preparing commit-index rows (a repack keeps the ones it has)."""
     size, checksum, count = verify_trailer(path)
-    if count == 0:
-        return CheckedPack(path=path, size=size, checksum=checksum)
-    if use_helper is None:
-        use_helper = count >= HELPER_MIN_OBJECTS
-    checker = None
-    if use_helper:
-        try:
-            checker = HelperChecker()
-        except OSError:
-            checker = None
-    if checker is None:
-        return _check(path, reader, size, checksum, count, TreeCommitChecker(), index_commits)
-    try:
-        return _check(path, reader, size, checksum, count, checker, index_commits)
-    except HelperFailed:
-        return _check(path, reader, size, checksum, count, TreeCommitChecker(), index_commits)
-    finally:
-        checker.close()
-
-
-def _check(path, reader, size, checksum, count, checker, index_commits):
     result = CheckedPack(path=path, size=size, checksum=checksum)
+    if count == 0:
+        return result
+    checker = TreeCommitChecker()
 
     def external(oid):
         try:

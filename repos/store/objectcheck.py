@@ -1,13 +1,12 @@
 """Checking the trees and commits of a push as `git fsck` would, and preparing their commit-index
-rows. For big pushes the tree checks run in a helper process (ingest_worker.py) with the same
-functions (trees.check_tree = validate_tree + parse_checked_tree), so the paths cannot disagree."""
+rows before the push's transaction, so the write lock is held only for inserts."""
 import contextlib
 import gc
 import threading
 
 from .commit_index import BadCommit, commit_index_rows, parse_commit
 from .packformat import OBJ_COMMIT, OBJ_TREE
-from .trees import check_tree, parse_checked_tree
+from .trees import check_tree
 
 TREES_KEPT = 100000  # parsed trees handed on to the commit index; beyond that they are re-read
 
@@ -17,10 +16,7 @@ class IngestError(Exception):
 
 
 class TreeCommitChecker:
-    """validated_elsewhere: trees are only parsed here, their checks run in a helper process."""
-
-    def __init__(self, validated_elsewhere=False):
-        self.parse_tree = parse_checked_tree if validated_elsewhere else check_tree
+    def __init__(self):
         self.trees = {}      # oid -> parsed tree, for the commit index
         self.commits = {}    # oid -> parse_commit record
         self.needed = set()  # what the checked objects point at
@@ -28,7 +24,7 @@ class TreeCommitChecker:
     def add(self, type_num, oid, raw):
         if type_num == OBJ_TREE:
             try:
-                mapping, children = self.parse_tree(raw)
+                mapping, children = check_tree(raw)
             except ValueError as e:
                 raise IngestError(f"invalid tree {oid.hex()}: {e}") from None
             self.needed.update(children)

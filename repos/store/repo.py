@@ -64,8 +64,8 @@ class RepoStore:
         return self.reader.has(oid)
 
     # -- pushes -----------------------------------------------------------------------------------
-    def check_pack(self, path, *, use_helper=None):
-        return check_pack(path, self.reader, use_helper=use_helper)
+    def check_pack(self, path):
+        return check_pack(path, self.reader)
 
     def land_push(self, checked, updates, *, atomic=False):
         return land_push(self.con, self.reader, checked, updates, atomic=atomic, head_ref=self.head_ref())

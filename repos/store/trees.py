@@ -36,36 +36,18 @@ def tree_mapping(raw):
 def check_tree(raw):
     """What `git fsck` refuses in a tree (bad modes, bad names, duplicates, wrong order).
     -> (mapping name -> (mode, oid), [oids of the entries that must exist]). Raises ValueError."""
-    entries = _validated_entries(raw)
-    mapping = {name: (_MODES[mode], oid) for mode, name, oid in entries}
-    return mapping, [oid for mode, _, oid in entries if mode != b"160000"]
-
-
-def validate_tree(raw):
-    """check_tree's refusals alone (a helper process runs this while the receiver parses)."""
-    _validated_entries(raw)
-
-
-def parse_checked_tree(raw):
-    """check_tree's result without its checks, for a tree validate_tree passes elsewhere."""
-    entries = _ENTRY.findall(raw)
-    return ({name: (_MODES.get(mode) or int(mode, 8), oid) for mode, name, oid in entries},
-            [oid for mode, _, oid in entries if mode != b"160000"])
-
-
-def _validated_entries(raw):
     if not _WELL_FORMED.fullmatch(raw):
         raise ValueError("malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)")
     entries = _ENTRY.findall(raw)
-    names = [name for _, name, _ in entries]
-    if len(set(names)) != len(names):
+    mapping = {name: (_MODES[mode], oid) for mode, name, oid in entries}
+    if len(mapping) != len(entries):
         raise ValueError("duplicate tree entries")
     keys = [name + b"/" if mode == b"40000" else name for mode, name, _ in entries]
     if keys != sorted(keys):
         raise ValueError("tree entries not sorted")
-    if b".git\0" in raw.lower() and {name.lower() for name in names} & _BAD_NAMES:
+    if b".git\0" in raw.lower() and {name.lower() for name in mapping} & _BAD_NAMES:
         raise ValueError("bad entry name ('.git')")
-    return entries
+    return mapping, [oid for mode, _, oid in entries if mode != b"160000"]
 
 
 class TreeCache:

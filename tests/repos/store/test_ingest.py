@@ -131,22 +131,3 @@ def test_bad_checksum_truncation_and_corrupt_data_are_refused(store, tmp_path, h
         push(store, tmp_path, bytes(body) + hashlib.sha1(body).digest(), {})
     assert store.stats()["objects"] == 0
 
-
-def test_helper_process_checks_exactly_as_inline(store, tmp_path, history):
-    """Big pushes check trees and commits in a helper process: same result, same refusals."""
-    half = bytes.fromhex(out("-C", history, "rev-parse", "main~40").strip())
-    push(store, tmp_path, pack_of(history, "main~40"), {"refs/heads/main": (None, half)})
-    path = tmp_path / "thin.pack"
-    path.write_bytes(pack_of(history, "--all", "^main~40", thin=True))
-    inline = store.check_pack(str(path), use_helper=False)
-    helped = store.check_pack(str(path), use_helper=True)
-    assert helped.entries == inline.entries and helped.types == inline.types
-    assert helped.needed == inline.needed
-    assert sorted(helped.commit_rows) == sorted(inline.commit_rows)
-    assert sorted(helped.path_rows) == sorted(inline.path_rows)
-    assert inline.commit_rows and inline.path_rows
-
-    bad = tmp_path / "bad.pack"
-    bad.write_bytes(_pack([(OBJ_BLOB, b"x"), (OBJ_TREE, _tree((b"100644", b"..", b"\1" * 20)))]))
-    with pytest.raises(IngestError, match="invalid tree"):
-        store.check_pack(str(bad), use_helper=True)
