@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from repos.refnames import valid_ref_name
-from repos.store.ingest import IngestError, paused_gc
+from repos.store.ingest import IngestError, paused_gc, return_memory_to_os
 from repos.store.push import PushOutcome, RefUpdate
 
 from .fetch import parse_oid
@@ -67,6 +67,7 @@ class PackTooLarge(Exception):
 
 
 STALE_SPOOL_SECONDS = 6 * 3600
+RETURN_MEMORY_AFTER_BYTES = 4 << 20
 
 
 def sweep_stale_spools(tmp_dir, now=None):
@@ -161,8 +162,11 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None)
         with paused_gc():
             return _check_and_land(store, req, pack_path, unpack_error, messages, check_updates)
     finally:
-        if pack_path is not None and os.path.exists(pack_path):
+        if pack_path is not None:
+            big = os.path.getsize(pack_path) > RETURN_MEMORY_AFTER_BYTES
             os.unlink(pack_path)
+            if big:
+                return_memory_to_os()
 
 
 def _check_and_land(store, req, pack_path, unpack_error, messages, check_updates):

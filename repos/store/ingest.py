@@ -10,7 +10,7 @@ from dulwich.errors import ObjectFormatException
 from dulwich.objects import ShaFile
 
 from .indexer import index_pack
-from .objectcheck import IngestError, TreeCommitChecker, paused_gc
+from .objectcheck import IngestError, TreeCommitChecker, paused_gc, return_memory_to_os
 from .objects import MissingObject
 from .packformat import OBJ_BLOB, OBJ_TAG, PackFormatError, parse_pack_header
 
@@ -98,4 +98,4 @@ def check_pack(path, reader, *, index_commits=True):
     return result
 
 
-__all__ = ["CheckedPack", "IngestError", "check_pack", "paused_gc"]
+__all__ = ["CheckedPack", "IngestError", "check_pack", "paused_gc", "return_memory_to_os"]

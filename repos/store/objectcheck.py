@@ -1,6 +1,7 @@
 """Checking the trees and commits of a push as `git fsck` would, and preparing their commit-index
 rows before the push's transaction, so the write lock is held only for inserts."""
 import contextlib
+import ctypes
 import gc
 import threading
 
@@ -67,3 +68,13 @@ def paused_gc():
             _gc_pausers -= 1
             if _gc_pausers == 0:
                 gc.enable()
+
+
+def return_memory_to_os():
+    """After a big push: the freed objects' memory is mostly in malloc's free lists, which keep a
+    worker at its peak for ever; malloc_trim (glibc) hands it back. Elsewhere it does nothing."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
