@@ -2,7 +2,6 @@
 import re
 from binascii import unhexlify
 
-from .objects import MissingObject
 from .trees import TreeCache, changed_paths
 
 # What `git fsck` requires of a commit's head: the tree, any parents, then author and committer as
@@ -87,8 +86,9 @@ def _generations(con, records):
 
 def commit_index_rows(con, reader, records, parsed_trees=None):
     """What the index gains from new commits `records` ({oid: parse_commit record}):
-    (commit rows, (path, commit oid) rows of first-parent changed paths). Only reads: runs before
-    the push's transaction, in a helper process for big pushes (see ingest_worker.py)."""
+    (commit rows, (path, commit oid) rows of first-parent changed paths). Runs in the push's
+    transaction once its objects are stored and known to be complete, reading trees through
+    `reader` (`parsed_trees`: the push's trees, parsed while they were checked)."""
     generations = _generations(con, records)
     commit_rows = [
         (oid, r["tree"], b"".join(r["parents"]), generations[oid], r["author_name"], r["author_email"],
@@ -96,17 +96,14 @@ def commit_index_rows(con, reader, records, parsed_trees=None):
          r["committer_time"], r["committer_tz"], r["message"])
         for oid, r in records.items()
     ]
-    trees = TreeCache(reader, seed=parsed_trees)
+    trees = TreeCache(reader, known=parsed_trees)
     path_rows = []
     for oid, r in records.items():
         parent_tree = None
         if r["parents"]:
             first = r["parents"][0]
             parent_tree = records[first]["tree"] if first in records else _stored_tree(con, first)
-        try:
-            path_rows.extend((path, oid) for path in changed_paths(trees, parent_tree, r["tree"]))
-        except MissingObject:
-            pass  # the push lacks objects: its connectivity check refuses it before these rows count
+        path_rows.extend((path, oid) for path in changed_paths(trees, parent_tree, r["tree"]))
     return commit_rows, path_rows
 
 

@@ -22,8 +22,8 @@ class CheckedPack:
     entries: list = field(default_factory=list)   # (oid, offset, length, type, size), in pack order
     types: dict = field(default_factory=dict)     # oid -> type
     needed: set = field(default_factory=set)      # oids the new objects point at
-    commit_rows: list = field(default_factory=list)  # the commit index rows of the new commits
-    path_rows: list = field(default_factory=list)    # (path, commit oid): first-parent changed paths
+    commits: dict = field(default_factory=dict)   # oid -> parse_commit record
+    trees: dict = field(default_factory=dict)     # oid -> parsed tree (up to TREES_KEPT of them)
     deltas: int = 0                               # deltas resolved
     external_bases: int = 0                       # deltas based on objects already stored (thin)
 
@@ -62,9 +62,8 @@ def _parsed(oid, type_num, chunks):
     return obj
 
 
-def check_pack(path, reader, *, index_commits=True):
-    """Index and check the pack at `path`; thin deltas resolve against `reader` (the store).
-    index_commits=False skips preparing commit-index rows (a repack keeps the ones it has)."""
+def check_pack(path, reader):
+    """Index and check the pack at `path`; thin deltas resolve against `reader` (the store)."""
     size, checksum, count = verify_trailer(path)
     result = CheckedPack(path=path, size=size, checksum=checksum)
     if count == 0:
@@ -92,9 +91,8 @@ def check_pack(path, reader, *, index_commits=True):
     except PackFormatError as e:
         raise IngestError(str(e)) from None
     result.entries.sort(key=lambda e: e[1])
-    if index_commits:
-        result.commit_rows, result.path_rows = checker.finish(reader.con, reader)
     result.needed |= checker.needed
+    result.commits, result.trees = checker.commits, checker.trees
     return result
 
 

@@ -1,11 +1,11 @@
-"""Checking the trees and commits of a push as `git fsck` would, and preparing their commit-index
-rows before the push's transaction, so the write lock is held only for inserts."""
+"""Checking the trees and commits of a push as `git fsck` would, keeping what the commit index
+will need of them (the parsed commits, and the parsed trees up to a bound)."""
 import contextlib
 import ctypes
 import gc
 import threading
 
-from .commit_index import BadCommit, commit_index_rows, parse_commit
+from .commit_index import BadCommit, parse_commit
 from .packformat import OBJ_COMMIT, OBJ_TREE
 from .trees import check_tree
 
@@ -42,9 +42,6 @@ class TreeCommitChecker:
         else:
             raise ValueError(f"not a tree or commit: type {type_num}")
 
-    def finish(self, con, reader):
-        """-> (commit rows, path rows) for the commit index; reads older trees through `reader`."""
-        return commit_index_rows(con, reader, self.commits, self.trees)
 
 
 _gc_lock = threading.Lock()

@@ -3,7 +3,7 @@ with the pack, its objects and the commit index written in that same transaction
 import time
 from dataclasses import dataclass
 
-from .commit_index import insert_commit_index
+from .commit_index import commit_index_rows, insert_commit_index
 from .db import CHUNK_SIZE, chunk_rowid
 from .graph import CommitGraph
 from .packformat import OBJ_COMMIT, ZERO_OID
@@ -114,7 +114,9 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
                 u.error = u.error or f"missing necessary objects ({missing[0].hex()})"
             return PushOutcome(updates)
         if checked is not None:
-            insert_commit_index(con, checked.commit_rows, checked.path_rows)
+            new_commits = {oid: record for oid, record in checked.commits.items()
+                           if con.execute("SELECT 1 FROM commits WHERE oid=?", (oid,)).fetchone() is None}
+            insert_commit_index(con, *commit_index_rows(con, reader, new_commits, checked.trees))
 
         graph = CommitGraph(con)
         had_branches = con.execute("SELECT 1 FROM refs WHERE name LIKE 'refs/heads/%' LIMIT 1").fetchone()

@@ -66,7 +66,7 @@ def repack(store, tmp_dir):
         store.reader.close()  # blob handles would pin the snapshot and block the write below
         con.execute("COMMIT")
     try:
-        checked = check_pack(path, _NoExternal(), index_commits=False)
+        checked = check_pack(path, _NoExternal())
         if set(checked.types) != objects.seen:
             raise RepackAbandoned("the new pack does not hold exactly the reachable objects")
         con.execute("BEGIN IMMEDIATE")

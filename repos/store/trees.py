@@ -51,23 +51,30 @@ def check_tree(raw):
 
 
 class TreeCache:
-    """Parsed trees (name -> (mode, oid)) by oid; trees repeat a lot across neighbouring commits."""
+    """Parsed trees (name -> (mode, oid)) by oid; trees repeat a lot across neighbouring commits.
+    `known`: trees the caller parsed already (a push's new ones). What is read here is bounded by
+    the entries held (about 100 bytes each), so a walk over a huge repository re-reads trees
+    rather than growing without end."""
 
-    def __init__(self, reader, max_items=50000, seed=None):
+    def __init__(self, reader, max_entries=400_000, known=None):
         self.reader = reader
-        self.max_items = max_items
-        self.items = seed if seed is not None else {}
+        self.max_entries = max_entries
+        self.known = known or {}
+        self.items = {}
+        self.held = 0
 
     def entries(self, oid):
-        got = self.items.get(oid)
+        got = self.known.get(oid) or self.items.get(oid)
         if got is None:
             type_num, raw = self.reader.get(oid)
             if type_num != OBJ_TREE:
                 raise ValueError(f"{oid.hex()} is not a tree")
             got = tree_mapping(raw)
-            if len(self.items) >= self.max_items:
+            if self.held + len(got) > self.max_entries:
                 self.items.clear()
+                self.held = 0
             self.items[oid] = got
+            self.held += len(got)
         return got
 
 

@@ -1,6 +1,9 @@
 """The commit index agrees with git: parents, generations, people and time zones, changed paths."""
 import random
 
+import pytest
+
+from repos.store import objectcheck
 from repos.store.graph import CommitGraph
 from tests.repos.store.helpers import mirror
 from tests.support.gitcli import git, out
@@ -31,7 +34,10 @@ def test_generation_is_one_more_than_the_parents(store, tmp_path, history):
         assert node.generation == 1 + max((graph.node(p).generation for p in node.parents), default=0)
 
 
-def test_changed_paths_match_git_diff_tree(store, tmp_path, history):
+@pytest.mark.parametrize("trees_kept", [100000, 3], ids=["trees-in-memory", "trees-read-back"])
+def test_changed_paths_match_git_diff_tree(store, tmp_path, history, monkeypatch, trees_kept):
+    # A push keeps a bounded number of its parsed trees; the rest are read back from the pack.
+    monkeypatch.setattr(objectcheck, "TREES_KEPT", trees_kept)
     mirror(store, tmp_path, history)
     commits = out("-C", history, "rev-list", "--all").split()
     for oid in random.Random(7).sample(commits, 40) + [out("-C", history, "rev-list", "--max-parents=0", "main").strip()]:
