@@ -211,22 +211,23 @@ def small_source(sources_dir):
     return _build_source(sources_dir, 40, 120, 11)
 
 
+def _mirrored(server, owner, name, source):
+    repo = RemoteRepo(server, owner.name, name, owner.token)
+    server.createrepo(f"{owner.name}/{name}")
+    git("-C", source, "push", "-q", "--mirror", repo.url)
+    return repo
+
+
 @pytest.fixture(scope="session")
 def hist_repo(forge_server, alice, source_repo):
     """source_repo pushed with --mirror to alice/history once per session; tests only read it."""
-    repo = RemoteRepo(forge_server, alice.name, "history", alice.token)
-    forge_server.createrepo("alice/history")
-    git("-C", source_repo, "push", "-q", "--mirror", repo.url)
-    return repo
+    return _mirrored(forge_server, alice, "history", source_repo)
 
 
 @pytest.fixture(scope="session")
 def small_hist_repo(forge_server, alice, small_source):
     """small_source pushed with --mirror to alice/small-history once per session; tests only read it."""
-    repo = RemoteRepo(forge_server, alice.name, "small-history", alice.token)
-    forge_server.createrepo("alice/small-history")
-    git("-C", small_source, "push", "-q", "--mirror", repo.url)
-    return repo
+    return _mirrored(forge_server, alice, "small-history", small_source)
 
 
 @pytest.fixture(scope="session")

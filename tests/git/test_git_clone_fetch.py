@@ -69,11 +69,16 @@ def test_protocol_v2_is_really_used(hist_repo, tmp_path):
     assert re.search(r"> command=fetch$", text, re.M), "clone did not use the v2 fetch command"
 
 
-def assert_received_only_new(reader, before, writer, tip, old):
-    """The fetch brought the objects new since `old` (plus a few bases completing a thin pack), not the history."""
+def fetch_and_check(reader, writer, tip, proto):
+    """Fetch into `reader`: it gets `tip` and the objects new since what it had (plus a few bases
+    completing a thin pack), not the history; and it stays whole."""
+    before, old = stored_objects(reader), rev(reader, "origin/main")
+    git("-C", reader, "fetch", "-q", "origin", proto=proto)
+    assert rev(reader, "origin/main") == tip
     new = len(out("-C", writer, "rev-list", "--objects", tip, "^" + old).splitlines())
     received = stored_objects(reader) - before
     assert new <= received <= new + 20, f"fetched {received} objects for {new} new ones"
+    fsck(reader)
 
 
 def test_incremental_fetch(new_repo, small_source, proto, tmp_path):
@@ -85,23 +90,15 @@ def test_incremental_fetch(new_repo, small_source, proto, tmp_path):
     # one new commit: only its few objects come over, not the history
     tip = commit_file(writer, "docs/one.txt", "one new file\n")
     git("-C", writer, "push", "-q", "origin", "main")
-    before, old = stored_objects(reader), rev(reader, "origin/main")
-    git("-C", reader, "fetch", "-q", "origin", proto=proto)
-    assert rev(reader, "origin/main") == tip
-    assert_received_only_new(reader, before, writer, tip, old)
-    fsck(reader)
+    fetch_and_check(reader, writer, tip, proto)
     assert all_objects(reader) == all_objects(writer)
 
     # fifty new commits, each changing one file
     for i in range(50):
         tip = commit_file(writer, f"docs/many/{i % 7}.txt", f"revision {i}\n" * (i + 1), f"commit {i}")
     git("-C", writer, "push", "-q", "origin", "main")
-    before, old = stored_objects(reader), rev(reader, "origin/main")
-    git("-C", reader, "fetch", "-q", "origin", proto=proto)
-    assert rev(reader, "origin/main") == tip
+    fetch_and_check(reader, writer, tip, proto)
     assert out("-C", reader, "rev-list", "--count", "main..origin/main").strip() == "51"
-    assert_received_only_new(reader, before, writer, tip, old)
-    fsck(reader)
     assert all_objects(reader) == all_objects(writer)
 
     # and a fresh clone sees the same
@@ -164,8 +161,4 @@ def test_fetch_negotiates_past_many_unknown_local_commits(new_repo, small_source
         tip = commit_file(writer, f"upstream-{i}.txt", f"upstream {i}\n")
     git("-C", writer, "push", "-q", "origin", "main")
 
-    before, old = stored_objects(reader), rev(reader, "origin/main")
-    git("-C", reader, "fetch", "-q", "origin", proto=proto)
-    assert rev(reader, "origin/main") == tip
-    assert_received_only_new(reader, before, writer, tip, old)
-    fsck(reader)
+    fetch_and_check(reader, writer, tip, proto)
