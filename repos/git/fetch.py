@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from repos.store.objectset import ObjectEnumerator, ObjectFilter
 from repos.store.packformat import OBJ_COMMIT, OBJ_TAG
-from repos.store.packgen import can_stream_whole, stream_whole, write_pack
+from repos.store.packgen import can_stream_whole, stream_selected, stream_whole, write_pack
 
 from .pktline import ProtocolError
 
@@ -144,7 +144,7 @@ def plan_shallow(store, req, want_commits):
 
 
 def objects_for(store, req, shallow_plan, common):
-    """The ObjectSet to send (or None when the whole store can be streamed as is)."""
+    """The ObjectSet to send, or a WholeStore when the whole store (perhaps filtered) is."""
     object_filter = ObjectFilter.parse(req.filter_spec)
     want_commits, explicit = [], []
     for oid in req.wants:
@@ -163,10 +163,16 @@ def objects_for(store, req, shallow_plan, common):
             break
     want_commits += shallow_plan.extra_wants
 
-    if (not common and not req.client_shallows and not req.deepens and object_filter is None
-            and req.ofs_delta and not explicit_non_tags(explicit) and can_stream_whole(store)
+    if (not common and not req.client_shallows and not req.deepens and req.ofs_delta
+            and not explicit_non_tags(explicit) and can_stream_whole(store)
             and _wants_everything(store, req.wants)):
-        return None
+        # Everything stored is reachable and wanted: no history walk, whatever the filter
+        # says about types and sizes.
+        if object_filter is None:
+            return WholeStore()
+        rule = object_filter.by_type_and_size()
+        if rule is not None:
+            return WholeStore(*rule)
 
     commits = store.graph.walk_excluding(want_commits, common, grafts=shallow_plan.grafts)
     interesting = set(commits)
@@ -192,7 +198,16 @@ def _wants_everything(store, wants):
     return tips <= set(wants)
 
 
+@dataclass
+class WholeStore:
+    """The fetch is the whole (clean) store, narrowed by `condition` and `keeps` when filtered."""
+    condition: str | None = None
+    keeps: object = None
+
+
 def pack_stream(store, req, objects, progress):
-    if objects is None:
-        return stream_whole(store, progress)
+    if isinstance(objects, WholeStore):
+        if objects.condition is None:
+            return stream_whole(store, progress)
+        return stream_selected(store, objects.condition, objects.keeps, progress=progress)
     return write_pack(store, objects, ofs_delta=req.ofs_delta, thin=req.thin, progress=progress)

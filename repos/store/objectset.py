@@ -39,6 +39,21 @@ class ObjectFilter:
             return cls(tree_depth=depth)
         raise FilterError(f"unsupported filter-spec '{spec}'")
 
+    def by_type_and_size(self):
+        """(SQL condition on the objects table, the same test in Python as f(type, size)) when the
+        filter depends on type and size alone; None for tree:N with N > 0, which needs depths."""
+        if self.tree_depth is not None:
+            if self.tree_depth:
+                return None
+            return "type IN (1, 4)", lambda type_num, size: type_num in (OBJ_COMMIT, OBJ_TAG)
+        if self.omit_blobs:
+            return "type != 3", lambda type_num, size: type_num != OBJ_BLOB
+        if self.blob_limit is not None:
+            limit = int(self.blob_limit)
+            return (f"(type != 3 OR size < {limit})",
+                    lambda type_num, size: type_num != OBJ_BLOB or size < limit)
+        return "1", lambda type_num, size: True
+
     def keeps(self, type_num, depth, size_of):
         """Whether an object reached at tree `depth` (0 = a commit's root tree) is sent."""
         if self.tree_depth is not None and depth >= self.tree_depth:

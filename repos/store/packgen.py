@@ -19,10 +19,6 @@ def can_stream_whole(store):
     return store.meta("clean") == "1"
 
 
-def whole_object_count(store):
-    return store.con.execute("SELECT coalesce(sum(object_count), 0) FROM packs").fetchone()[0]
-
-
 def stream_whole(store, progress=None):
     """Every stored pack body concatenated under one header: the full clone of a clean store."""
     packs = store.con.execute("SELECT id, size, object_count FROM packs ORDER BY id").fetchall()
@@ -54,28 +50,49 @@ def stream_whole(store, progress=None):
 
 def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
     """Yield a pack holding exactly `objects` (an ObjectSet) from the stored entries."""
-    reader = store.reader
-    located = []
+    rows = []
     for oid in objects.oids:
-        found = reader.locate(oid)
+        found = store.reader.locate(oid)
         if found is None:
             raise KeyError(f"object {oid.hex()} missing from store")
         pack, offset, length, type_num, _size = found
-        located.append((pack.id, offset, length, oid, pack, type_num))
-    located.sort(key=lambda e: (e[0], e[1]))
-    total = len(located)
+        rows.append((pack.id, offset, length, oid, type_num))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    client_has = objects.client_has if thin else frozenset()
+    return _emit(store, rows, len(rows), objects.seen.__contains__, client_has, ofs_delta, progress)
+
+
+def stream_selected(store, condition, keeps, *, ofs_delta=True, progress=None):
+    """The full clone of a clean store narrowed by a filter on type and size (blob:none, tree:0,
+    blob:limit): the stored objects that pass, in stored order, no history walk needed.
+    `condition` is the filter in SQL, `keeps(type, size)` the same in Python."""
+    total = store.con.execute(f"SELECT count(*) FROM objects WHERE {condition}").fetchone()[0]
+    rows = store.con.execute(
+        f"SELECT pack_id, offset, length, oid, type FROM objects WHERE {condition} ORDER BY pack_id, offset")
+
+    def is_sent(oid):
+        info = store.reader.info(oid)
+        return info is not None and keeps(*info)
+
+    return _emit(store, rows, total, is_sent, frozenset(), ofs_delta, progress)
+
+
+def _emit(store, rows, total, is_sent, client_has, ofs_delta, progress):
+    """Yield a pack of `total` entries copied from `rows` ((pack id, offset, length, oid, type) in
+    stored order). A delta is kept as a delta when its base is sent too (or, thin, is on the
+    client), and sent whole otherwise."""
+    reader = store.reader
     if progress:
         progress(f"Enumerating objects: {total}, done.\n")
-
-    sending = objects.seen
-    client_has = objects.client_has if thin else ()
     out_at_position = {}   # (pack id, offset) -> offset in this pack
     out_at_oid = {}        # oid -> offset in this pack
     h = hashlib.sha1()
     buf = bytearray(pack_header(total))
     written = 0
     reused = 0
-    for pack_id, offset, length, oid, pack, obj_type in located:
+    count = 0
+    for pack_id, offset, length, oid, obj_type in rows:
+        pack = reader.pack(pack_id)
         raw = pack.read(offset, length)
         type_num, size, base, data_start = decode_entry_header(raw)
         here = written + len(buf)
@@ -93,7 +110,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
                 base_out = out_at_oid.get(base_oid)
             if base_out is not None and ofs_delta:
                 entry = encode_entry_header(OFS_DELTA, size) + encode_ofs(here - base_out) + raw[data_start:]
-            elif base_oid is not None and (base_oid in sending or base_oid in client_has):
+            elif base_oid is not None and (base_oid in client_has or is_sent(base_oid)):
                 entry = encode_entry_header(REF_DELTA, size) + base_oid + raw[data_start:]
         if entry is None:
             # The delta's base is not going to the client: send the object whole.
@@ -103,6 +120,7 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
             reused += 1
         out_at_position[(pack_id, offset)] = here
         out_at_oid[oid] = here
+        count += 1
         buf += entry
         if len(buf) >= FLUSH_AT:
             chunk = bytes(buf)
@@ -110,6 +128,8 @@ def write_pack(store, objects, *, ofs_delta=True, thin=False, progress=None):
             written += len(chunk)
             buf.clear()
             yield chunk
+    if count != total:
+        raise RuntimeError(f"pack promised {total} objects but {count} were found")
     if buf:
         chunk = bytes(buf)
         h.update(chunk)

@@ -86,3 +86,23 @@ def test_repack_drops_what_a_force_push_left_behind(store, tmp_path, history):
     index_into(bare, b"".join(stream_whole(store)))
     git("-C", bare, "update-ref", "refs/heads/main", rewound.hex())
     git("-C", bare, "fsck", "--strict", "--no-dangling")
+
+
+def test_filtered_whole_store_stream_holds_what_git_would_send(store, tmp_path, history):
+    from repos.store.objectset import ObjectFilter
+    from repos.store.packgen import stream_selected
+
+    mirror(store, tmp_path, history)
+    for spec in ("blob:none", "tree:0", "blob:limit=1000"):
+        condition, keeps = ObjectFilter.parse(spec).by_type_and_size()
+        bare = tmp_path / f"{spec.replace(':', '-')}.git"
+        git("init", "-q", "--bare", bare)
+        pack = tmp_path / "filtered.pack"
+        pack.write_bytes(b"".join(stream_selected(store, condition, keeps)))
+        git("-C", bare, "index-pack", "-o", tmp_path / "filtered.idx", pack)
+        listed = subprocess.run(["git", "show-index"], stdin=open(tmp_path / "filtered.idx", "rb"),
+                                capture_output=True, check=True).stdout.decode().split("\n")
+        got = {line.split()[1] for line in listed if line}
+        expected = set(out("-C", history, "rev-list", "--objects", "--all", "--no-object-names",
+                           f"--filter={spec}").split())
+        assert got == expected, spec
