@@ -3,6 +3,7 @@
 The pack is spooled to a file (bounded memory whatever its size), checked object by object outside
 any lock, and only then landed: pack, objects, commit index and every ref in one transaction."""
 import os
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ def read_commands(reader):
         options, _ = reader.until_flush()
         req.options = [o.decode("utf-8", "replace") for o in options]
     return req
+
+
+def _drain(stream):
+    """Read what is left of the request so the client hears our answer instead of a reset."""
+    while stream.read(1 << 20):
+        pass
 
 
 class PackTooLarge(Exception):
@@ -155,12 +162,23 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None)
             unpack_error = f"pack exceeds maximum allowed size ({max_pack_bytes} bytes)"
             messages.append(f"error: push rejected: the pack is {e.args[0]} bytes, over this server's "
                             f"limit of {max_pack_bytes} bytes (FORGE_MAX_PUSH_BYTES)\n")
+        except OSError as e:  # the disk is full, most likely
+            _drain(stream)
+            unpack_error = f"the server could not store the pack ({e.strerror or e})"
+            messages.append(f"error: {unpack_error}; nothing was changed\n")
         if unpack_error is None and needs_pack and pack_path is None and any(
             not u.is_delete and not store.has(u.new) for u in req.updates if not u.error
         ):
             unpack_error = "missing pack data"
-        with paused_gc():
-            return _check_and_land(store, req, pack_path, unpack_error, messages, check_updates)
+        try:
+            with paused_gc():
+                return _check_and_land(store, req, pack_path, unpack_error, messages, check_updates)
+        except (OSError, sqlite3.Error) as e:
+            # Storage trouble (disk full, a lock held too long): the transaction was rolled back.
+            for u in req.updates:
+                u.error = u.error or "not updated: server storage error"
+            messages.append(f"error: the server could not store this push ({e}); nothing was changed\n")
+            return _wrap(req, _report(req, "server storage error", req.updates), messages), None
     finally:
         if pack_path is not None:
             big = os.path.getsize(pack_path) > RETURN_MEMORY_AFTER_BYTES

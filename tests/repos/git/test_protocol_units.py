@@ -62,3 +62,21 @@ def test_stale_spools_of_killed_workers_are_swept(tmp_path):
     os.utime(other, (past, past))
     sweep_stale_spools(str(tmp_path))
     assert not old.exists() and fresh.exists() and other.exists()
+
+
+def test_a_push_the_server_cannot_store_is_refused_cleanly(tmp_path):
+    """Storage failing under a push (here: no spool directory; a full disk looks the same) gives
+    the client a report saying so, and changes nothing."""
+    from repos.git.receive_pack import serve_receive
+    from repos.store import RepoStore
+
+    store = RepoStore.create(tmp_path / "r.sqlite3")
+    zero, some = "0" * 40, "1" * 40
+    body = pkt(f"{zero} {some} refs/heads/main\0report-status side-band-64k\n") + b"0000" + b"PACK" + b"\0" * 100
+    stream = io.BytesIO(body)
+    response, outcome = serve_receive(store, stream, tmp_dir=str(tmp_path / "missing"), max_pack_bytes=1 << 20)
+    assert outcome is None
+    assert stream.read() == b""  # the rest of the request was read, so the client gets the answer
+    assert b"unpack the server could not store the pack" in response
+    assert b"ng refs/heads/main" in response
+    assert store.is_empty() and store.stats()["packs"] == 0
