@@ -3,6 +3,7 @@ import logging
 import pathlib
 import re
 import threading
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -96,13 +97,19 @@ def check_push(repo: Repository, actor, updates, push_options) -> None:
     `error` (the reason git prints). No rule refuses anything yet; protected branches plug in here."""
 
 
-_repacking: set[str] = set()
+_repacking: set[str] = set()   # store paths being repacked in this process
+_scheduled: set[str] = set()    # store ids with a repack waiting to start
 _repacking_lock = threading.Lock()
 
 
-def repack_repository(repo: Repository) -> tuple[int, int] | None:
+# A burst of force-pushes (a branch being rebased) should cost one repack, not one each.
+REPACK_DELAY_SECONDS = 30
+
+
+def repack_repository(repo: Repository, *, only_if_needed: bool = False) -> tuple[int, int] | None:
     """Repack the store now (copying every reachable object into one pack, dropping the rest);
-    None when another repack of it is already running in this process."""
+    None when another repack of it is already running in this process, or (only_if_needed) when
+    the store is clean already."""
     path = str(store_path(repo))
     with _repacking_lock:
         if path in _repacking:
@@ -112,19 +119,29 @@ def repack_repository(repo: Repository) -> tuple[int, int] | None:
         tmp_dir = pathlib.Path(settings.FORGE_DATA_DIR) / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with RepoStore.open(path) as store:
+            if only_if_needed and store.is_clean():
+                return None
             return store.repack(str(tmp_dir))
     finally:
         with _repacking_lock:
             _repacking.discard(path)
 
 
-def repack_in_background(repo: Repository) -> None:
-    """After a push that left unreachable or duplicate objects: repack without making the pusher
-    wait. A failed or abandoned repack changes nothing; the next push tries again."""
+def repack_in_background(repo: Repository, delay: float = REPACK_DELAY_SECONDS) -> None:
+    """After a push that left unreachable or duplicate objects: repack a little later, without
+    making the pusher wait. A failed or abandoned repack changes nothing; the next push that
+    leaves the store unclean tries again, and `manage.py repack` can always be run by hand."""
+    with _repacking_lock:
+        if repo.store_id in _scheduled:
+            return
+        _scheduled.add(repo.store_id)
 
     def run():
+        time.sleep(delay)
+        with _repacking_lock:
+            _scheduled.discard(repo.store_id)
         try:
-            repack_repository(repo)
+            repack_repository(repo, only_if_needed=True)
         except RepackAbandoned:
             pass
         except Exception:

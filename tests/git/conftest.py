@@ -11,7 +11,6 @@ import inspect
 import itertools
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,9 @@ if str(ROOT) not in sys.path:
 
 from tests.support import githttpd, gitcli, servers  # noqa: E402
 from tests.support.gitcli import git  # noqa: E402
+from tests.support.sources import MAKE_TEST_REPO, make_test_repo  # noqa: E402
 
 REFERENCE = os.environ.get("FORGE_TEST_AGAINST_GIT") == "1"
-MAKE_TEST_REPO = ROOT.parent / "shared" / "make-test-repo.py"
 TAG_DATE = "1700500000 +0200"
 
 
@@ -180,12 +179,7 @@ def _build_source(cache_dir, commits, max_files, seed):
         return str(dest)
     for old in Path(cache_dir).glob(f"src-{commits}-*.git"):  # earlier versions
         shutil.rmtree(old, ignore_errors=True)
-    python = ROOT / ".venv" / "bin" / "python"
-    cmd = [str(python if python.exists() else sys.executable), str(MAKE_TEST_REPO), str(dest),
-           "--commits", str(commits), "--seed", str(seed)]
-    if max_files:
-        cmd += ["--max-files", str(max_files)]
-    subprocess.run(cmd, check=True, env=gitcli.git_env(), capture_output=True, timeout=600)
+    make_test_repo(dest, commits, "--seed", str(seed), *(["--max-files", str(max_files)] if max_files else []))
     _add_tags(str(dest))
     gitcli.fsck(str(dest))
     (dest / "forge-test-complete").write_text("ok\n")
