@@ -6,6 +6,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: setup run test
 
 setup: $(INSTALLED)
+	$(PYTHON) repos/store/build_native.py
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py collectstatic --noinput --verbosity 0
 

@@ -105,20 +105,3 @@ def inflate_exact(data, expected_size):
     if len(out) != expected_size:
         raise PackFormatError("inflated size does not match entry header")
     return out
-
-
-def delta_sizes(delta):
-    """The (source, target) sizes a delta declares, read from its head."""
-    sizes = []
-    pos = 0
-    for _ in range(2):
-        size = shift = 0
-        while True:
-            byte = delta[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        sizes.append(size)
-    return sizes[0], sizes[1]

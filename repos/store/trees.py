@@ -33,9 +33,10 @@ def tree_mapping(raw):
     return {name: (mode, oid) for mode, name, oid in tree_entries(raw)}
 
 
-def check_tree(raw):
+def check_tree_py(raw):
     """What `git fsck` refuses in a tree (bad modes, bad names, duplicates, wrong order).
-    -> (mapping name -> (mode, oid), [oids of the entries that must exist]). Raises ValueError."""
+    -> (mapping name -> (mode, oid), [oids of the entries that must exist]). Raises ValueError.
+    The reference: _treecheck.c does the same four times faster, and is used when built."""
     if not _WELL_FORMED.fullmatch(raw):
         raise ValueError("malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)")
     entries = _ENTRY.findall(raw)
@@ -48,6 +49,14 @@ def check_tree(raw):
     if b".git\0" in raw.lower() and {name.lower() for name in mapping} & _BAD_NAMES:
         raise ValueError("bad entry name ('.git')")
     return mapping, [oid for mode, _, oid in entries if mode != b"160000"]
+
+
+try:
+    from ._treecheck import check_tree  # built by `make setup` (repos/store/build_native.py)
+    NATIVE_TREE_CHECK = True
+except ImportError:
+    check_tree = check_tree_py
+    NATIVE_TREE_CHECK = False
 
 
 class TreeCache:

@@ -131,3 +131,16 @@ def test_bad_checksum_truncation_and_corrupt_data_are_refused(store, tmp_path, h
         push(store, tmp_path, bytes(body) + hashlib.sha1(body).digest(), {})
     assert store.stats()["objects"] == 0
 
+
+
+def test_delta_that_does_not_fit_its_base_is_refused(store, tmp_path):
+    from dulwich.pack import create_delta
+
+    base, target = b"line\n" * 50, b"line\n" * 49 + b"changed\n"
+    delta = b"".join(create_delta(base + b"x", target))  # made for a base one byte longer
+    body = b"PACK" + struct.pack(">II", 2, 2)
+    body += encode_entry_header(OBJ_BLOB, len(base)) + zlib.compress(base)
+    body += encode_entry_header(7, len(delta)) + _oid(OBJ_BLOB, base) + zlib.compress(delta)
+    with pytest.raises(IngestError, match="corrupt delta"):
+        push(store, tmp_path, body + hashlib.sha1(body).digest(), {})
+    assert store.stats()["objects"] == 0

@@ -1,0 +1,150 @@
+/*
+ * check_tree(raw) in C: the per-entry work on every tree of every push, which in Python costs
+ * more than inflating the pack (0.7 s of a 62k-object push; 0.17 s here). Same contract, same
+ * refusals and messages, same precedence as repos/store/trees.py:check_tree_py, which stays the
+ * reference and the fallback; tests/repos/store/test_treecheck.py runs both on the same trees,
+ * valid and hostile.
+ *
+ * -> (dict name -> (mode, oid), [oid of every entry but gitlinks]); raises ValueError.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+static const char MALFORMED[] =
+    "malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)";
+
+/* The modes git writes, as text, and their values. */
+static const struct { const char *text; Py_ssize_t len; long value; } MODES[] = {
+    {"40000", 5, 040000}, {"100644", 6, 0100644}, {"100755", 6, 0100755},
+    {"120000", 6, 0120000}, {"160000", 6, 0160000}, {"100664", 6, 0100664},
+};
+#define N_MODES (sizeof(MODES) / sizeof(MODES[0]))
+#define GITLINK 0160000
+#define TREE 040000
+
+/* Byte i of a tree entry's sort key (its name, with '/' after a tree's name); -1 past the end. */
+static int key_at(const unsigned char *name, Py_ssize_t len, int tree, Py_ssize_t i)
+{
+    if (i < len)
+        return name[i];
+    if (i == len && tree)
+        return '/';
+    return -1;
+}
+
+/* Compare two entries' sort keys as Python compares bytes (a shorter prefix sorts first). */
+static int compare_keys(const unsigned char *a, Py_ssize_t alen, int a_tree,
+                        const unsigned char *b, Py_ssize_t blen, int b_tree)
+{
+    Py_ssize_t n = alen < blen ? alen : blen;
+    int c = memcmp(a, b, (size_t)n);
+    if (c)
+        return c;
+    for (Py_ssize_t i = n;; i++) {
+        int x = key_at(a, alen, a_tree, i), y = key_at(b, blen, b_tree, i);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (x == -1)
+            return 0;
+    }
+}
+
+static PyObject *check_tree(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *raw = view.buf, *end = raw + view.len, *p = raw;
+    PyObject *mapping = PyDict_New(), *children = PyList_New(0), *result = NULL;
+    Py_ssize_t count = 0;
+    const unsigned char *prev_name = NULL;
+    Py_ssize_t prev_len = 0;
+    int prev_tree = 0, unsorted = 0, dotgit = 0;
+    if (!mapping || !children)
+        goto done;
+
+    while (p < end) {
+        /* mode, one of MODES, then a space */
+        const unsigned char *space = memchr(p, ' ', (size_t)(end - p));
+        if (!space)
+            goto malformed;
+        long mode = -1;
+        for (size_t i = 0; i < N_MODES; i++) {
+            if (space - p == MODES[i].len && !memcmp(p, MODES[i].text, (size_t)MODES[i].len)) {
+                mode = MODES[i].value;
+                break;
+            }
+        }
+        if (mode < 0)
+            goto malformed;
+        /* name: one or more bytes, no '/', not "." or "..", ended by NUL; then 20 bytes */
+        const unsigned char *name = space + 1;
+        const unsigned char *nul = memchr(name, 0, (size_t)(end - name));
+        if (!nul || nul == name || end - (nul + 1) < 20)
+            goto malformed;
+        Py_ssize_t name_len = nul - name;
+        if (memchr(name, '/', (size_t)name_len))
+            goto malformed;
+        if ((name_len == 1 && name[0] == '.') || (name_len == 2 && name[0] == '.' && name[1] == '.'))
+            goto malformed;
+        const unsigned char *oid = nul + 1;
+        int is_tree = mode == TREE;
+
+        if (prev_name && compare_keys(prev_name, prev_len, prev_tree, name, name_len, is_tree) > 0)
+            unsorted = 1;
+        if (name_len == 4 && name[0] == '.' && (name[1] | 0x20) == 'g' && (name[2] | 0x20) == 'i'
+            && (name[3] | 0x20) == 't')
+            dotgit = 1;
+        prev_name = name;
+        prev_len = name_len;
+        prev_tree = is_tree;
+
+        PyObject *key = PyBytes_FromStringAndSize((const char *)name, name_len);
+        PyObject *oid_obj = PyBytes_FromStringAndSize((const char *)oid, 20);
+        PyObject *value = (key && oid_obj) ? Py_BuildValue("(lO)", mode, oid_obj) : NULL;
+        int failed = !value || PyDict_SetItem(mapping, key, value) < 0
+                     || (mode != GITLINK && PyList_Append(children, oid_obj) < 0);
+        Py_XDECREF(key);
+        Py_XDECREF(oid_obj);
+        Py_XDECREF(value);
+        if (failed)
+            goto done;
+        count++;
+        p = oid + 20;
+    }
+    if (PyDict_GET_SIZE(mapping) != count) {
+        PyErr_SetString(PyExc_ValueError, "duplicate tree entries");
+        goto done;
+    }
+    if (unsorted) {
+        PyErr_SetString(PyExc_ValueError, "tree entries not sorted");
+        goto done;
+    }
+    if (dotgit) {
+        PyErr_SetString(PyExc_ValueError, "bad entry name ('.git')");
+        goto done;
+    }
+    result = PyTuple_Pack(2, mapping, children);
+    goto done;
+
+malformed:
+    PyErr_SetString(PyExc_ValueError, MALFORMED);
+done:
+    Py_XDECREF(mapping);
+    Py_XDECREF(children);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"check_tree", check_tree, METH_O, "check_tree(raw) -> (mapping, children); see trees.py"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_treecheck", NULL, -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__treecheck(void) { return PyModule_Create(&module); }
