@@ -1,4 +1,10 @@
 /*
+ * Two hot loops of receiving a push, in C. Each has a Python twin that stays the reference and
+ * the fallback (when no compiler built this), and the tests run both on the same inputs.
+ *
+ * read_entry(buf, offset, limit): one pack entry's header and inflated data, as
+ * repos/store/indexer.py:read_entry_py.
+ *
  * check_tree(raw) in C: the per-entry work on every tree of every push, which in Python costs
  * more than inflating the pack (0.7 s of a 62k-object push; 0.17 s here). Same contract, same
  * refusals and messages, same precedence as repos/store/trees.py:check_tree_py, which stays the
@@ -9,7 +15,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <string.h>
+#include <zlib.h>
 
 static const char MALFORMED[] =
     "malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)";
@@ -138,7 +146,125 @@ done:
     return result;
 }
 
+/* -> (type, size, base, data, end): base is the OFS distance (int), the REF base oid (bytes) or
+ * None; data the inflated bytes; end the offset just past the entry. Raises ValueError. */
+static PyObject *read_entry(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t offset, limit;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &offset, &limit))
+        return NULL;
+    PyObject *result = NULL, *base = NULL, *data = NULL;
+    const unsigned char *buf = view.buf;
+    if (limit > view.len)
+        limit = view.len;
+    if (offset < 0 || offset >= limit) {
+        PyErr_SetString(PyExc_ValueError, "truncated entry header");
+        goto done;
+    }
+    Py_ssize_t p = offset;
+    unsigned char byte = buf[p++];
+    int type = (byte >> 4) & 7;
+    unsigned long long size = byte & 0x0f;
+    int shift = 4;
+    while (byte & 0x80) {
+        if (p >= limit || shift > 56) {
+            PyErr_SetString(PyExc_ValueError, "truncated entry header");
+            goto done;
+        }
+        byte = buf[p++];
+        size |= (unsigned long long)(byte & 0x7f) << shift;
+        shift += 7;
+    }
+    if (type == 6) {
+        if (p >= limit) {
+            PyErr_SetString(PyExc_ValueError, "truncated entry header");
+            goto done;
+        }
+        byte = buf[p++];
+        unsigned long long distance = byte & 0x7f;
+        while (byte & 0x80) {
+            if (p >= limit || distance > (ULLONG_MAX >> 8)) {
+                PyErr_SetString(PyExc_ValueError, "truncated entry header");
+                goto done;
+            }
+            byte = buf[p++];
+            distance = ((distance + 1) << 7) | (byte & 0x7f);
+        }
+        base = PyLong_FromUnsignedLongLong(distance);
+    } else if (type == 7) {
+        if (limit - p < 20) {
+            PyErr_SetString(PyExc_ValueError, "truncated entry header");
+            goto done;
+        }
+        base = PyBytes_FromStringAndSize((const char *)buf + p, 20);
+        p += 20;
+    } else if (type >= 1 && type <= 4) {
+        base = Py_NewRef(Py_None);
+    } else {
+        PyErr_Format(PyExc_ValueError, "bad entry type %d", type);
+        goto done;
+    }
+    if (!base)
+        goto done;
+    if (size > (unsigned long long)PY_SSIZE_T_MAX) {
+        PyErr_SetString(PyExc_ValueError, "entry size out of range");
+        goto done;
+    }
+    data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (!data)
+        goto done;
+
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK) {
+        PyErr_SetString(PyExc_MemoryError, "zlib could not start");
+        goto done;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t in_pos = p, out_pos = 0;
+    int status = Z_OK;
+    while (status == Z_OK) {
+        Py_ssize_t in_left = limit - in_pos, out_left = (Py_ssize_t)size - out_pos;
+        z.next_in = (Bytef *)(buf + in_pos);
+        z.avail_in = (uInt)(in_left > UINT_MAX ? UINT_MAX : in_left);
+        z.next_out = out + out_pos;
+        /* one spare byte of room would be needed to see data beyond `size`: zlib reports that as
+           Z_BUF_ERROR with no room left, which is treated below as a size mismatch */
+        z.avail_out = (uInt)(out_left > UINT_MAX ? UINT_MAX : out_left);
+        uInt given_in = z.avail_in, given_out = z.avail_out;
+        status = inflate(&z, Z_NO_FLUSH);
+        in_pos += given_in - z.avail_in;
+        out_pos += given_out - z.avail_out;
+        if (status == Z_BUF_ERROR && (given_in - z.avail_in || given_out - z.avail_out))
+            status = Z_OK; /* progress was made; zlib wants another round */
+    }
+    inflateEnd(&z);
+    if (status != Z_STREAM_END) {
+        if (status == Z_BUF_ERROR && out_pos == (Py_ssize_t)size && in_pos < limit)
+            PyErr_Format(PyExc_ValueError, "entry at %zd inflates to more than its header says", offset);
+        else if (status == Z_BUF_ERROR)
+            PyErr_SetString(PyExc_ValueError, "truncated pack");
+        else
+            PyErr_Format(PyExc_ValueError, "corrupt compressed data at %zd", p);
+        goto done;
+    }
+    if (out_pos != (Py_ssize_t)size) {
+        PyErr_Format(PyExc_ValueError, "entry at %zd inflates to %zd bytes, header says %llu", p, out_pos, size);
+        goto done;
+    }
+    result = Py_BuildValue("(iKOOn)", type, size, base, data, in_pos);
+
+done:
+    Py_XDECREF(base);
+    Py_XDECREF(data);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"read_entry", read_entry, METH_VARARGS, "read_entry(buf, offset, limit) -> (type, size, base, data, end)"},
     {"check_tree", check_tree, METH_O, "check_tree(raw) -> (mapping, children); see trees.py"},
     {NULL, NULL, 0, NULL},
 };

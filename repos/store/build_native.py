@@ -19,7 +19,7 @@ def main():
         print("build_native: no C compiler; using the pure-Python tree checks", file=sys.stderr)
         return 0
     command = [compiler, "-O2", "-Wall", "-shared", "-fPIC", "-I", sysconfig.get_paths()["include"],
-               SOURCE, "-o", TARGET + ".tmp"]
+               SOURCE, "-o", TARGET + ".tmp", "-lz"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print(f"build_native: compiling {SOURCE} failed; using the pure-Python tree checks\n"

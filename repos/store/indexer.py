@@ -14,23 +14,43 @@ KEEP_DELTA_BYTES = 64 << 20    # inflated deltas kept from the first pass
 KEEP_BASE_BYTES = 32 << 20     # whole objects kept from the first pass as delta bases
 
 
-def _inflate(buf, start, size):
-    """-> (data, end offset) of the zlib stream at `start` expected to inflate to `size` bytes."""
+def read_entry_py(buf, offset, limit):
+    """The entry at `offset` (not reading at or past `limit`) -> (type, size, base, data, end):
+    base is the OFS_DELTA distance, the REF_DELTA base oid, or None; `end` is just past the entry.
+    The reference for _treecheck.read_entry. Raises ValueError."""
+    type_num, size, base, start = decode_entry_header(buf[offset:min(limit, offset + 32)], 0)
+    start += offset
     d = zlib.decompressobj()
     window = size + 64
-    limit = len(buf)
     try:
-        out = d.decompress(buf[start:start + window])
+        out = d.decompress(buf[start:min(start + window, limit)])
         while not d.eof and start + window < limit:
-            out += d.decompress(buf[start + window:start + 2 * window])
+            out += d.decompress(buf[start + window:min(start + 2 * window, limit)])
             window *= 2
-    except zlib.error as e:
-        raise PackFormatError(f"corrupt compressed data at {start}: {e}") from None
+    except zlib.error:
+        raise ValueError(f"corrupt compressed data at {start}") from None
     if not d.eof:
-        raise PackFormatError("truncated pack")
+        if len(out) > size:
+            raise ValueError(f"entry at {offset} inflates to more than its header says")
+        raise ValueError("truncated pack")
     if len(out) != size:
-        raise PackFormatError(f"entry at {start} inflates to {len(out)} bytes, header says {size}")
-    return out, min(start + window, limit) - len(d.unused_data)
+        if len(out) > size:
+            raise ValueError(f"entry at {offset} inflates to more than its header says")
+        raise ValueError(f"entry at {start} inflates to {len(out)} bytes, header says {size}")
+    return type_num, size, base, out, min(start + window, limit) - len(d.unused_data)
+
+
+try:
+    from ._treecheck import read_entry  # the same, in C (see build_native.py)
+except ImportError:
+    read_entry = read_entry_py
+
+
+def _entry(buf, offset, limit):
+    try:
+        return read_entry(buf, offset, limit)
+    except ValueError as e:
+        raise PackFormatError(str(e)) from None
 
 
 _TYPE_PREFIX = {t: object_header(t, 0)[:-2] for t in (1, 2, 3, 4)}  # b"commit " ...
@@ -59,10 +79,7 @@ def index_pack(path, count, on_object, resolve_external):
         for _ in range(count):
             if pos >= end_of_entries:
                 raise PackFormatError("pack has fewer entries than its header says")
-            type_num, size, base, data_start = decode_entry_header(buf, pos)
-            data, end = _inflate(buf, data_start, size)
-            if end > end_of_entries:
-                raise PackFormatError("entry runs into the pack trailer")
+            type_num, size, base, data, end = _entry(buf, pos, end_of_entries)
             if type_num < OFS_DELTA:
                 oid = _oid(type_num, data)
                 resolved[pos] = oid
@@ -89,16 +106,15 @@ def index_pack(path, count, on_object, resolve_external):
         def delta_at(offset):
             data = deltas.pop(offset, None)
             if data is None:
-                type_num, size, _base, data_start = decode_entry_header(buf, offset)
-                data, _ = _inflate(buf, data_start, size)
+                data = _entry(buf, offset, end_of_entries)[3]
             return data
 
         def base_at(offset):
             kept = bases.pop(offset, None)
             if kept is not None:
                 return kept
-            type_num, size, _base, data_start = decode_entry_header(buf, offset)
-            return type_num, _inflate(buf, data_start, size)[0]
+            type_num, _size, _base, data, _end = _entry(buf, offset, end_of_entries)
+            return type_num, data
 
         def resolve_children(type_num, data, offset, oid):
             stack = [(type_num, data, offset, oid)]
