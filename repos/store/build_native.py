@@ -1,4 +1,4 @@
-"""Builds the optional C helper _treecheck (make setup runs this). Without a C compiler Forge runs
+"""Builds the optional C helper _speedups (make setup runs this). Without a C compiler Forge runs
 the pure-Python check_tree_py instead, slower on big pushes but the same in every answer."""
 import os
 import shutil
@@ -7,8 +7,8 @@ import sys
 import sysconfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.join(HERE, "_treecheck.c")
-TARGET = os.path.join(HERE, "_treecheck" + sysconfig.get_config_var("EXT_SUFFIX"))
+SOURCE = os.path.join(HERE, "_speedups.c")
+TARGET = os.path.join(HERE, "_speedups" + sysconfig.get_config_var("EXT_SUFFIX"))
 
 
 def main():

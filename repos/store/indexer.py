@@ -17,7 +17,7 @@ KEEP_BASE_BYTES = 32 << 20     # whole objects kept from the first pass as delta
 def read_entry_py(buf, offset, limit):
     """The entry at `offset` (not reading at or past `limit`) -> (type, size, base, data, end):
     base is the OFS_DELTA distance, the REF_DELTA base oid, or None; `end` is just past the entry.
-    The reference for _treecheck.read_entry. Raises ValueError."""
+    The reference for _speedups.read_entry. Raises ValueError."""
     type_num, size, base, start = decode_entry_header(buf[offset:min(limit, offset + 32)], 0)
     start += offset
     d = zlib.decompressobj()
@@ -41,7 +41,7 @@ def read_entry_py(buf, offset, limit):
 
 
 try:
-    from ._treecheck import read_entry  # the same, in C (see build_native.py)
+    from ._speedups import read_entry  # the same, in C (see build_native.py)
 except ImportError:
     read_entry = read_entry_py
 

@@ -36,7 +36,7 @@ def tree_mapping(raw):
 def check_tree_py(raw):
     """What `git fsck` refuses in a tree (bad modes, bad names, duplicates, wrong order).
     -> (mapping name -> (mode, oid), [oids of the entries that must exist]). Raises ValueError.
-    The reference: _treecheck.c does the same four times faster, and is used when built."""
+    The reference: _speedups.c does the same four times faster, and is used when built."""
     if not _WELL_FORMED.fullmatch(raw):
         raise ValueError("malformed tree (bad mode, empty name, '.', '..', '/' in a name, or truncated)")
     entries = _ENTRY.findall(raw)
@@ -53,11 +53,11 @@ def check_tree_py(raw):
 
 try:
     # Built by `make setup` (repos/store/build_native.py); the same answers, four times faster.
-    from ._treecheck import check_tree
-    NATIVE_TREE_CHECK = True
+    from ._speedups import check_tree
+    NATIVE_SPEEDUPS = True
 except ImportError:
     check_tree = check_tree_py
-    NATIVE_TREE_CHECK = False
+    NATIVE_SPEEDUPS = False
 
 
 class TreeCache:

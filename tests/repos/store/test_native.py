@@ -12,12 +12,12 @@ import pytest
 from repos.store import trees
 from tests.support.gitcli import out
 
-native = pytest.importorskip("repos.store._treecheck") if trees.NATIVE_TREE_CHECK else None
+native = pytest.importorskip("repos.store._speedups") if trees.NATIVE_SPEEDUPS else None
 
 
 def test_native_check_is_built_where_a_compiler_is():
     if shutil.which("cc") or shutil.which("gcc"):
-        assert trees.NATIVE_TREE_CHECK, "make setup should have built repos/store/_treecheck"
+        assert trees.NATIVE_SPEEDUPS, "make setup should have built repos/store/_speedups"
 
 
 def _outcome(check, raw):

@@ -8,7 +8,7 @@
  * check_tree(raw) in C: the per-entry work on every tree of every push, which in Python costs
  * more than inflating the pack (0.7 s of a 62k-object push; 0.17 s here). Same contract, same
  * refusals and messages, same precedence as repos/store/trees.py:check_tree_py, which stays the
- * reference and the fallback; tests/repos/store/test_treecheck.py runs both on the same trees,
+ * reference and the fallback; tests/repos/store/test_native.py runs both on the same trees,
  * valid and hostile.
  *
  * -> (dict name -> (mode, oid), [oid of every entry but gitlinks]); raises ValueError.
@@ -270,7 +270,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_treecheck", NULL, -1, methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__treecheck(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
