@@ -139,8 +139,9 @@ def _wrap(req, report, messages):
     return out + band.packets(1, report) + FLUSH_PKT
 
 
-def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None):
-    """Run one push. Returns (response bytes, PushOutcome or None when nothing landed)."""
+def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None, defer=None):
+    """Run one push. Returns (response bytes, PushOutcome or None when nothing landed).
+    `defer(fn)` runs housekeeping after the response has gone out (by default: right away)."""
     reader = PktReader(stream)
     req = read_commands(reader)
     if not req.updates:
@@ -184,7 +185,7 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None)
             big = os.path.getsize(pack_path) > RETURN_MEMORY_AFTER_BYTES
             os.unlink(pack_path)
             if big:
-                return_memory_to_os()
+                (defer or (lambda fn: fn()))(return_memory_to_os)
 
 
 def _check_and_land(store, req, pack_path, unpack_error, messages, check_updates):

@@ -111,12 +111,14 @@ def receive_pack(request, owner, name):
                 return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     tmp_dir = os.path.join(settings.FORGE_DATA_DIR, "tmp")
     os.makedirs(tmp_dir, exist_ok=True)
+    after_response = []
     try:
         stream = git.request_stream(request.META["wsgi.input"], request.META.get("HTTP_CONTENT_ENCODING"))
         with RepoStore.open(store_path(repo)) as store:
             body, outcome = git.serve_receive(
                 store, stream, tmp_dir=tmp_dir, max_pack_bytes=settings.FORGE_MAX_PUSH_BYTES,
                 check_updates=lambda updates, req: services.check_push(repo, request.actor, updates, req.options),
+                defer=after_response.append,
             )
     except ProtocolError as error:
         return HttpResponse(f"protocol error: {error}\n", status=400, content_type="text/plain")
@@ -125,4 +127,22 @@ def receive_pack(request, owner, name):
         services.mark_pushed(repo, default_branch=head[len("refs/heads/"):] if head else None)
         if not outcome.clean:
             services.repack_in_background(repo)
-    return _no_cache(HttpResponse(body, content_type="application/x-git-receive-pack-result"))
+    response = _ThenResponse(body, content_type="application/x-git-receive-pack-result", then=after_response)
+    return _no_cache(response)
+
+
+class _ThenResponse(HttpResponse):
+    """A response that runs housekeeping once the WSGI server is done with it (on close): the
+    client already has every byte, as the response carries its Content-Length."""
+
+    def __init__(self, *args, then=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._then = list(then)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            for task in self._then:
+                task()
+            self._then.clear()
