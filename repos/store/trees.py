@@ -51,15 +51,6 @@ def check_tree_py(raw):
     return mapping, [oid for mode, _, oid in entries if mode != b"160000"]
 
 
-try:
-    # Built by `make setup` (repos/store/build_native.py); the same answers, four times faster.
-    from ._speedups import check_tree
-    NATIVE_SPEEDUPS = True
-except ImportError:
-    check_tree = check_tree_py
-    NATIVE_SPEEDUPS = False
-
-
 class TreeCache:
     """Parsed trees (name -> (mode, oid)) by oid; trees repeat a lot across neighbouring commits.
     `known`: trees the caller parsed already (a push's new ones). What is read here is bounded by
@@ -91,14 +82,19 @@ class TreeCache:
 def changed_paths(trees, old, new):
     """The file paths (bytes, in no particular order) that differ between trees `old` and `new`
     (either may be None), descending only into subtrees that differ."""
+    return _changed_paths(trees.entries, old, new)
+
+
+def changed_paths_py(entries_of, old, new):
+    """changed_paths over `entries_of(oid)` -> parsed tree; the reference for the C twin."""
     paths = []
     pending = [(old, new, b"")]
     while pending:
         old, new, prefix = pending.pop()
         if old == new:
             continue
-        old_entries = trees.entries(old) if old else {}
-        new_entries = trees.entries(new) if new else {}
+        old_entries = entries_of(old) if old else {}
+        new_entries = entries_of(new) if new else {}
         # The symmetric difference of the item views runs in C; neighbouring trees share most entries.
         for name in {name for name, _ in new_entries.items() ^ old_entries.items()}:
             a = old_entries.get(name)
@@ -110,3 +106,14 @@ def changed_paths(trees, old, new):
             if (a is not None and not a_tree) or (b is not None and not b_tree):
                 paths.append(prefix + name)
     return paths
+
+
+try:
+    # Built by `make setup` (repos/store/build_native.py): the same answers, several times faster.
+    from ._speedups import changed_paths as _changed_paths
+    from ._speedups import check_tree
+    NATIVE_SPEEDUPS = True
+except ImportError:
+    check_tree = check_tree_py
+    _changed_paths = changed_paths_py
+    NATIVE_SPEEDUPS = False

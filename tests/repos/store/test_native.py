@@ -120,3 +120,21 @@ def _outcome3(read, buf):
         return "ok", read(buf, 0, len(buf))
     except ValueError as e:
         return "refused", str(e)
+
+
+@pytest.mark.skipif(native is None, reason="the C helpers are not built here")
+def test_c_and_python_find_the_same_changed_paths(store, tmp_path, history):
+    from repos.store.trees import TreeCache, changed_paths_py
+    from tests.repos.store.helpers import mirror
+
+    mirror(store, tmp_path, history)
+    cache = TreeCache(store.reader)
+    commits = store.con.execute("SELECT tree, parents FROM commits").fetchall()
+    trees_by_commit = dict(store.con.execute("SELECT oid, tree FROM commits").fetchall())
+    pairs = [(trees_by_commit.get(parents[:20]) if parents else None, tree) for tree, parents in commits]
+    rng = random.Random(5)
+    pairs += [(rng.choice(commits)[0], rng.choice(commits)[0]) for _ in range(100)]  # far apart
+    pairs += [(None, commits[0][0]), (commits[0][0], None), (commits[0][0], commits[0][0])]
+    for old, new in pairs:
+        assert sorted(native.changed_paths(cache.entries, old, new)) == sorted(
+            changed_paths_py(cache.entries, old, new))
