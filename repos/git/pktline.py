@@ -32,10 +32,6 @@ def pkt(data):
     return b"%04x" % (len(data) + 4) + data
 
 
-def pkt_lines(lines):
-    return b"".join(pkt(line) for line in lines)
-
-
 class PktReader:
     """Reads pkt-lines from a binary stream (a socket body or a BytesIO).
 

@@ -3,7 +3,6 @@
 Entries are copied between packs without recompressing, so only their headers are ever rewritten.
 """
 import struct
-import zlib
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
 OFS_DELTA, REF_DELTA = 6, 7
@@ -91,17 +90,3 @@ def decode_entry_header(buf, pos=0):
 
 def object_header(type_num, length):
     return TYPE_NAMES[type_num] + b" " + str(length).encode() + b"\0"
-
-
-def inflate_exact(data, expected_size):
-    """Inflate one zlib stream; the bytes must describe exactly `expected_size` bytes."""
-    d = zlib.decompressobj()
-    try:
-        out = d.decompress(data)
-    except zlib.error as e:
-        raise PackFormatError(f"corrupt compressed data: {e}") from None
-    if not d.eof:
-        raise PackFormatError("truncated compressed data")
-    if len(out) != expected_size:
-        raise PackFormatError("inflated size does not match entry header")
-    return out
