@@ -40,6 +40,21 @@ def _object_type(con, checked, oid):
     return row[0] if row else None
 
 
+def _name_clash(con, name, created):
+    """A ref that `name` cannot live beside, as in git (a file and a directory of one name):
+    refs/heads/a blocks refs/heads/a/b and the other way round."""
+    parts = name.split("/")
+    for i in range(2, len(parts)):
+        prefix = "/".join(parts[:i])
+        if prefix in created or con.execute("SELECT 1 FROM refs WHERE name=?", (prefix,)).fetchone():
+            return prefix
+    below = con.execute("SELECT name FROM refs WHERE name > ? AND name < ? LIMIT 1",
+                        (name + "/", name + "0")).fetchone()  # '0' sorts right after '/'
+    if below:
+        return below[0]
+    return next((other for other in created if other.startswith(name + "/")), None)
+
+
 def store_pack(con, checked):
     """Write a checked pack into the store (inside the caller's transaction); -> its pack id."""
     pack_id = con.execute(
@@ -89,6 +104,11 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
             if current[u.name] != u.old:
                 u.error = "failed to update ref: it moved since you fetched (fetch first)"
                 continue
+            if u.is_create:
+                clash = _name_clash(con, u.name, [o.name for o in updates if o is not u and o.is_create])
+                if clash:
+                    u.error = f"cannot lock ref '{u.name}': '{clash}' exists"
+                    continue
             if not u.is_delete:
                 kind = _object_type(con, checked, u.new)
                 if kind is None:

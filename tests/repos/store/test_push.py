@@ -68,3 +68,20 @@ def test_tags_are_stored_with_peeled_values(store, tmp_path, history):
             expected = peeled.get(name + "^{}")
             assert (stored_peeled.hex() if stored_peeled else None) == expected
 
+
+
+def test_a_ref_cannot_be_both_a_name_and_a_directory(store, tmp_path, history):
+    """As in git: refs/heads/a and refs/heads/a/b cannot both exist, whichever comes first, and
+    not within one push either."""
+    main = rev(history, "main")
+    push(store, tmp_path, pack_of(history, "main"), {"refs/heads/topic/one": (None, main)})
+    outcome = push(store, tmp_path, None, {"refs/heads/topic": (None, main)})
+    assert "refs/heads/topic/one' exists" in outcome.updates[0].error
+    outcome = push(store, tmp_path, None, {"refs/heads/topic/one/deeper": (None, main)})
+    assert "'refs/heads/topic/one' exists" in outcome.updates[0].error
+    outcome = push(store, tmp_path, None, {"refs/heads/x": (None, main), "refs/heads/x/y": (None, main)})
+    assert all(u.error for u in outcome.updates)
+    assert store.ref("refs/heads/topic") is None and store.ref("refs/heads/x") is None
+    # Unrelated names that only share a beginning are fine.
+    outcome = push(store, tmp_path, None, {"refs/heads/topic-2": (None, main), "refs/heads/topic.b": (None, main)})
+    assert [u.error for u in outcome.updates] == [None, None]
