@@ -1,5 +1,4 @@
 """Git smart HTTP endpoints: resolve access, open the store, stream what repos.git answers."""
-import logging
 import os
 
 from django.conf import settings
@@ -16,8 +15,6 @@ from repos.git import http as git
 from repos.git.pktline import ProtocolError
 from repos.selectors import store_path
 from repos.store import RepoStore
-
-log = logging.getLogger(__name__)
 
 
 def _refusal(error):
