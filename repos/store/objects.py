@@ -1,11 +1,11 @@
 """Reading objects out of stored packs: seek to one entry, inflate just it, resolve its delta chain."""
 import hashlib
-import zlib
 from collections import OrderedDict
 
 from dulwich._pack import apply_delta
 
 from .db import CHUNK_SIZE, chunk_rowid
+from .indexer import read_entry as entry_at
 from .packformat import OBJ_TAG, OFS_DELTA, PackFormatError, decode_entry_header, object_header
 
 HEADER_PEEK = 32
@@ -51,29 +51,28 @@ class StoredPack:
 
 
 def read_entry(pack, offset, length=None):
-    """-> (pack_type, size, base, inflated payload) of the entry at `offset`."""
-    head = pack.read(offset, length if length is not None else HEADER_PEEK)
-    type_num, size, base, data_start = decode_entry_header(head)
-    d = zlib.decompressobj()
-    try:
-        if length is not None:
-            out = d.decompress(head[data_start:])
-        else:
-            out = d.decompress(head[data_start:])
-            pos = offset + len(head)
-            want = max(4096, size // 2 + 64)
-            while not d.eof:
-                more = pack.read(pos, want)
-                if not more:
-                    break
-                out += d.decompress(more)
-                pos += len(more)
-                want = min(want * 2, 1 << 24)
-    except zlib.error as e:
-        raise PackFormatError(f"corrupt entry at {offset}: {e}") from None
-    if not d.eof or len(out) != size:
-        raise PackFormatError(f"corrupt entry at {offset}")
-    return type_num, size, base, out
+    """-> (pack_type, size, base, inflated payload) of the entry at `offset`. Without its length
+    (a delta base found by offset), a window of the pack grows until the entry fits in it."""
+    if length is not None:
+        raw = pack.read(offset, length)
+        try:
+            type_num, size, base, data, _end = entry_at(raw, 0, len(raw))
+        except ValueError as e:
+            raise PackFormatError(f"corrupt entry at {offset}: {e}") from None
+        return type_num, size, base, data
+    head = pack.read(offset, HEADER_PEEK)
+    _type, size, _base, data_start = decode_entry_header(head)
+    # zlib never grows data by more than a few bytes per 16 KiB block: one read nearly always does.
+    window = data_start + size + size // 1000 + 64
+    while True:
+        raw = pack.read(offset, window)
+        try:
+            type_num, size, base, data, _end = entry_at(raw, 0, len(raw))
+            return type_num, size, base, data
+        except ValueError as e:
+            if "truncated" not in str(e) or len(raw) < window:
+                raise PackFormatError(f"corrupt entry at {offset}: {e}") from None
+            window *= 4
 
 
 class ByteLRU:
