@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from repos.store.objectset import ObjectEnumerator, ObjectFilter
 from repos.store.packformat import OBJ_COMMIT, OBJ_TAG
-from repos.store.packgen import can_stream_whole, stream_selected, stream_whole, write_pack
+from repos.store.packgen import stream_selected, stream_whole, write_pack
 
 from .pktline import ProtocolError
 
@@ -164,7 +164,7 @@ def objects_for(store, req, shallow_plan, common):
     want_commits += shallow_plan.extra_wants
 
     if (not common and not req.client_shallows and not req.deepens and req.ofs_delta
-            and not explicit_non_tags(explicit) and can_stream_whole(store)
+            and not explicit_non_tags(explicit) and store.is_clean()
             and _wants_everything(store, req.wants)):
         # Everything stored is reachable and wanted: no history walk, whatever the filter
         # says about types and sizes.

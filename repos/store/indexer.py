@@ -1,14 +1,13 @@
 """Indexing a received pack as `git index-pack` does: one pass to find every entry (whole objects
 are hashed right away), then delta chains resolved from their bases, each object inflated once
 where memory allows. Thin packs resolve their outside bases through a callback."""
-import hashlib
 import mmap
 import zlib
 from collections import defaultdict
 
 from dulwich._pack import apply_delta
 
-from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header, object_header
+from .packformat import OFS_DELTA, REF_DELTA, PackFormatError, decode_entry_header, object_id
 
 KEEP_DELTA_BYTES = 64 << 20    # inflated deltas kept from the first pass
 KEEP_BASE_BYTES = 32 << 20     # whole objects kept from the first pass as delta bases
@@ -53,15 +52,6 @@ def _entry(buf, offset, limit):
         raise PackFormatError(str(e)) from None
 
 
-_TYPE_PREFIX = {t: object_header(t, 0)[:-2] for t in (1, 2, 3, 4)}  # b"commit " ...
-
-
-def _oid(type_num, data):
-    h = hashlib.sha1(_TYPE_PREFIX[type_num] + b"%d\0" % len(data))
-    h.update(data)
-    return h.digest()
-
-
 def index_pack(path, count, on_object, resolve_external):
     """Call on_object(oid, offset, length, type_num, data) for every object of the pack at `path`
     (`count` entries, trailer already verified). resolve_external(oid) -> (type, data) or None.
@@ -81,7 +71,7 @@ def index_pack(path, count, on_object, resolve_external):
                 raise PackFormatError("pack has fewer entries than its header says")
             type_num, size, base, data, end = _entry(buf, pos, end_of_entries)
             if type_num < OFS_DELTA:
-                oid = _oid(type_num, data)
+                oid = object_id(type_num, data)
                 resolved[pos] = oid
                 on_object(oid, pos, end - pos, type_num, data)
                 if kept_base + len(data) <= KEEP_BASE_BYTES:
@@ -128,7 +118,7 @@ def index_pack(path, count, on_object, resolve_external):
                         target = b"".join(apply_delta(data, delta_at(child)))
                     except Exception as e:  # dulwich raises ApplyDeltaError, or ValueError/IndexError
                         raise PackFormatError(f"corrupt delta at {child}: {e}") from None
-                    child_oid = _oid(type_num, target)
+                    child_oid = object_id(type_num, target)
                     resolved[child] = child_oid
                     on_object(child_oid, child, entries[child][1] - child, type_num, target)
                     stack.append((type_num, target, child, child_oid))

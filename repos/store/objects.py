@@ -1,12 +1,11 @@
 """Reading objects out of stored packs: seek to one entry, inflate just it, resolve its delta chain."""
-import hashlib
 from collections import OrderedDict
 
 from dulwich._pack import apply_delta
 
 from .db import CHUNK_SIZE, chunk_rowid
 from .indexer import read_entry as entry_at
-from .packformat import OBJ_TAG, OFS_DELTA, PackFormatError, decode_entry_header, object_header
+from .packformat import OBJ_TAG, OFS_DELTA, PackFormatError, decode_entry_header, object_id
 
 HEADER_PEEK = 32
 
@@ -197,10 +196,7 @@ class ObjectReader:
         key = (pack.id, offset)
         oid = self._oids_at.get(key)
         if oid is None:
-            type_num, data = self.resolve(pack, offset)
-            h = hashlib.sha1(object_header(type_num, len(data)))
-            h.update(data)
-            oid = self._oids_at[key] = h.digest()
+            oid = self._oids_at[key] = object_id(*self.resolve(pack, offset))
             if len(self._oids_at) > 100000:
                 self._oids_at.clear()
         return oid

@@ -2,6 +2,7 @@
 
 Entries are copied between packs without recompressing, so only their headers are ever rewritten.
 """
+import hashlib
 import struct
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
@@ -90,3 +91,13 @@ def decode_entry_header(buf, pos=0):
 
 def object_header(type_num, length):
     return TYPE_NAMES[type_num] + b" " + str(length).encode() + b"\0"
+
+
+_TYPE_PREFIX = {t: name + b" " for t, name in TYPE_NAMES.items()}
+
+
+def object_id(type_num, data):
+    """The object's id: SHA-1 of its header and its bytes."""
+    h = hashlib.sha1(_TYPE_PREFIX[type_num] + b"%d\0" % len(data))
+    h.update(data)
+    return h.digest()

@@ -15,10 +15,6 @@ from .packformat import (
 FLUSH_AT = 256 << 10
 
 
-def can_stream_whole(store):
-    return store.meta("clean") == "1"
-
-
 def stream_whole(store, progress=None):
     """Every stored pack body concatenated under one header: the full clone of a clean store."""
     packs = store.con.execute("SELECT id, size, object_count FROM packs ORDER BY id").fetchall()

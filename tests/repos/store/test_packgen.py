@@ -3,7 +3,7 @@ object set git itself would send."""
 import subprocess
 
 from repos.store.objectset import ObjectEnumerator
-from repos.store.packgen import can_stream_whole, stream_whole, write_pack
+from repos.store.packgen import stream_whole, write_pack
 from repos.store.packformat import ZERO_OID
 from repos.store.repack import reachable_objects
 from tests.repos.store.helpers import mirror, push
@@ -26,7 +26,7 @@ def ids(repo, *revs):
 
 def test_a_clean_store_streams_as_one_pack_git_accepts(store, tmp_path, history):
     mirror(store, tmp_path, history)
-    assert can_stream_whole(store)
+    assert store.is_clean()
     bare = tmp_path / "clone.git"
     git("init", "-q", "--bare", bare)
     index_into(bare, b"".join(stream_whole(store)))
@@ -73,14 +73,14 @@ def test_repack_drops_what_a_force_push_left_behind(store, tmp_path, history):
     updates = {name: (oid, ZERO_OID) for name, oid in refs.items() if name not in ("refs/heads/main",)}
     updates["refs/heads/main"] = (old_main, rewound)
     assert all(u.error is None for u in push(store, tmp_path, None, updates).updates)
-    assert not can_stream_whole(store)
+    assert not store.is_clean()
     kept, dropped = store.repack(str(tmp_path))
     assert dropped > 0
     assert {o.hex() for o in reachable_objects(store).seen} == ids(history, "main~7")
     assert {row[0].hex() for row in store.con.execute("SELECT oid FROM objects")} == ids(history, "main~7")
     assert store.con.execute("SELECT count(*) FROM commits").fetchone()[0] == len(
         out("-C", history, "rev-list", "main~7").split())
-    assert can_stream_whole(store)
+    assert store.is_clean()
     bare = tmp_path / "after.git"
     git("init", "-q", "--bare", bare)
     index_into(bare, b"".join(stream_whole(store)))
