@@ -57,6 +57,8 @@ class _ClientGone(Exception):
 class GitHTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The CGI every request is handed to; a subclass may run another one (bench/browse_cgit.py runs cgit).
+    cgi_command = ("git", "http-backend")
 
     def __init__(self, root, address, config=None, verbose=False):
         self.root = os.path.abspath(root)
@@ -195,7 +197,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
 
-        proc = subprocess.Popen(["git", "http-backend"], env=env, stdin=subprocess.PIPE,
+        proc = subprocess.Popen(list(self.server.cgi_command), env=env, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         with self.server._children_lock:
             self.server._children.add(proc)
