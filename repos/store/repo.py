@@ -8,10 +8,10 @@ from .repack import repack
 
 
 class RepoStore:
-    def __init__(self, path, con):
+    def __init__(self, path, con, cache_bytes=64 << 20):
         self.path = str(path)
         self.con = con
-        self.reader = ObjectReader(con)
+        self.reader = ObjectReader(con, cache_bytes=cache_bytes)
         self.graph = CommitGraph(con)
 
     @classmethod
@@ -20,8 +20,8 @@ class RepoStore:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path):
-        return cls(path, db.connect(str(path)))
+    def open(cls, path, cache_bytes=64 << 20):
+        return cls(path, db.connect(str(path)), cache_bytes=cache_bytes)
 
     def close(self):
         self.reader.close()

@@ -1,0 +1,161 @@
+"""Selectors for repository pages: what a page shows, read from the store, with whatever depends
+only on object ids kept in the fragment cache. Views call these; templates get plain data."""
+from dataclasses import dataclass
+
+from repos.fragments import cached
+from repos.render.filetypes import is_binary
+from repos.render.languages import language_stats
+from repos.store import history
+from repos.store.browse import NotFound, list_tree, resolve_commit
+from repos.store.packformat import OBJ_TAG
+from repos.store.trees import TreeCache, is_tree
+
+BRANCH_PREFIX = "refs/heads/"
+TAG_PREFIX = "refs/tags/"
+
+
+@dataclass(frozen=True)
+class RefName:
+    name: str          # short name: "main", "feature/x", "v1.0"
+    kind: str          # "branch" or "tag"
+    oid: bytes         # what the ref points at (a tag object for annotated tags)
+    commit: bytes      # the commit it ends at
+
+
+def refs(store):
+    """(branches, tags): RefName lists sorted by name."""
+    branches, tags = [], []
+    for name, oid, peeled in store.refs():
+        if name.startswith(BRANCH_PREFIX):
+            branches.append(RefName(name[len(BRANCH_PREFIX):], "branch", oid, peeled or oid))
+        elif name.startswith(TAG_PREFIX):
+            tags.append(RefName(name[len(TAG_PREFIX):], "tag", oid, peeled or oid))
+    return branches, tags
+
+
+def short_ref(ref):
+    for prefix in (BRANCH_PREFIX, TAG_PREFIX):
+        if ref and ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def default_ref(repo, store):
+    """(short name, commit) of the branch HEAD names; None for an empty repository."""
+    try:
+        ref, commit = resolve_commit(store, "HEAD")
+    except NotFound:
+        branches, _ = refs(store)
+        if not branches:
+            return None
+        preferred = next((b for b in branches if b.name == repo.default_branch), branches[0])
+        return preferred.name, preferred.commit
+    return short_ref(ref), commit
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    entry: object              # repos.store.browse.Entry
+    last: object | None        # history.CommitInfo of the last commit touching it
+
+
+def tree_rows(repo, store, commit, path):
+    """The tree at `path` in `commit`, directories first, each with its last commit."""
+    def build():
+        entries = list_tree(store, commit, path)
+        last = history.last_commits(store, commit, path, [e.name for e in entries])
+        return [TreeRow(e, last.get(e.name)) for e in entries]
+    return cached(("tree", repo.store_id, commit, path), build)
+
+
+def languages(repo, store, commit):
+    """Language shares by bytes over every file at `commit`."""
+    def build():
+        node = store.graph.node(commit)
+        trees = TreeCache(store.reader)
+        files = []
+        pending = [(node.tree, "")]
+        while pending:
+            oid, prefix = pending.pop()
+            for name, (mode, child) in trees.entries(oid).items():
+                path = prefix + name.decode("utf-8", "surrogateescape")
+                if is_tree(mode):
+                    pending.append((child, path + "/"))
+                elif mode & 0o170000 == 0o100000:
+                    info = store.reader.info(child)
+                    if info:
+                        files.append((path, info[1]))
+        return language_stats(files)
+    return cached(("languages", repo.store_id, commit), build)
+
+
+def counts(repo, store, commit):
+    branches, tags = refs(store)
+    total = cached(("count", repo.store_id, commit), lambda: history.count_commits(store, commit))
+    return {"commits": total, "branches": len(branches), "tags": len(tags)}
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    ref: RefName
+    annotated: bool
+    tagger: str
+    tagger_time: int | None
+    message: str
+    commit: object             # history.CommitInfo or None (a tag of a tree or blob)
+
+
+def tag_details(store, tag_refs):
+    out = []
+    for ref in tag_refs:
+        annotated, tagger, when, message = False, "", None, ""
+        type_num, raw = store.get(ref.oid)
+        if type_num == OBJ_TAG:
+            annotated = True
+            head, _, body = raw.partition(b"\n\n")
+            message = body.decode("utf-8", "replace").strip()
+            for line in head.split(b"\n"):
+                if line.startswith(b"tagger "):
+                    tagger, when = _person(line[len(b"tagger "):])
+        info = history.commit_info(store, ref.commit)
+        out.append(TagInfo(ref, annotated, tagger, when, message, info))
+    out.sort(key=lambda t: -(t.tagger_time or (t.commit.committer_time if t.commit else 0)))
+    return out
+
+
+def _person(raw):
+    text = raw.decode("utf-8", "replace")
+    name, _, rest = text.partition(" <")
+    fields = rest.rpartition("> ")[2].split()
+    try:
+        return name, int(fields[0])
+    except (IndexError, ValueError):
+        return name, None
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    ref: RefName
+    commit: object             # history.CommitInfo
+    ahead: int
+    behind: int
+    is_default: bool
+
+
+def branch_details(store, branches, default_name):
+    default = next((b for b in branches if b.name == default_name), None)
+    out = []
+    for b in branches:
+        ahead = behind = 0
+        if default and b is not default:
+            ahead, behind = history.ahead_behind(store, default.commit, b.commit)
+        out.append(BranchInfo(b, history.commit_info(store, b.commit), ahead, behind, b is default))
+    out.sort(key=lambda i: (not i.is_default, -(i.commit.committer_time if i.commit else 0)))
+    return out
+
+
+def read_text_blob(data):
+    """(text or None, is_binary)."""
+    if is_binary(data):
+        return None, True
+    return data.decode("utf-8", "replace"), False
