@@ -33,6 +33,24 @@ def refs(store):
     return branches, tags
 
 
+SWITCHER_SIZE = 12
+
+
+def switcher(repo, store):
+    """What the branch/tag menu offers: the default branch and the most recently changed branches
+    and tags, a dozen of each (a repository may have thousands; the full lists have pages)."""
+    branches, tags = refs(store)
+    times = dict(store.con.execute("SELECT oid, committer_time FROM commits WHERE oid IN (%s)" % ",".join(
+        "?" * len({r.commit for r in branches + tags})), [*{r.commit for r in branches + tags}]).fetchall()) \
+        if branches or tags else {}
+
+    def recent(items, keep=None):
+        ordered = sorted(items, key=lambda r: (r.name != keep, -times.get(r.commit, 0), r.name))
+        return ordered[:SWITCHER_SIZE]
+    return {"branches": recent(branches, repo.default_branch), "tags": recent(tags),
+            "more_branches": len(branches) > SWITCHER_SIZE, "more_tags": len(tags) > SWITCHER_SIZE}
+
+
 def short_ref(ref):
     for prefix in (BRANCH_PREFIX, TAG_PREFIX):
         if ref and ref.startswith(prefix):
@@ -142,16 +160,22 @@ class BranchInfo:
     is_default: bool
 
 
-def branch_details(store, branches, default_name):
+def branch_details(repo, store, branches, default_name, *, page=1, per_page=50):
+    """(BranchInfo rows of one page, whether there are more): the default branch first, then the
+    most recently changed. Ahead/behind counts are kept per pair of commits."""
     default = next((b for b in branches if b.name == default_name), None)
+    infos = {c.oid: c for c in history.commit_infos(store, list({b.commit for b in branches}))}
+    ordered = sorted(branches, key=lambda b: (b is not default, -(infos[b.commit].committer_time
+                                                                     if b.commit in infos else 0), b.name))
+    chosen = ordered[(page - 1) * per_page: page * per_page]
     out = []
-    for b in branches:
+    for b in chosen:
         ahead = behind = 0
         if default and b is not default:
-            ahead, behind = history.ahead_behind(store, default.commit, b.commit)
-        out.append(BranchInfo(b, history.commit_info(store, b.commit), ahead, behind, b is default))
-    out.sort(key=lambda i: (not i.is_default, -(i.commit.committer_time if i.commit else 0)))
-    return out
+            ahead, behind = cached(("ahead-behind", repo.store_id, default.commit, b.commit),
+                                   lambda b=b: history.ahead_behind(store, default.commit, b.commit))
+        out.append(BranchInfo(b, infos.get(b.commit), ahead, behind, b is default))
+    return out, len(ordered) > page * per_page
 
 
 def read_text_blob(data):

@@ -65,8 +65,7 @@ class Located:
 
 
 def _switcher(ctx):
-    branches, tags = browsing.refs(ctx.store)
-    return {"branches": branches, "tags": tags}
+    return browsing.switcher(ctx.repo, ctx.store)
 
 
 def _readme(ctx, here, rows):

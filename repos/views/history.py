@@ -51,8 +51,7 @@ def commits(request, ctx, spec=""):
 
 
 def _switch(ctx):
-    branches, tags = browsing.refs(ctx.store)
-    return {"branches": branches, "tags": tags}
+    return browsing.switcher(ctx.repo, ctx.store)
 
 
 def _by_day(infos):

@@ -7,7 +7,11 @@ from django.views.decorators.http import require_safe
 from repos import browsing
 from repos.store import archive
 from repos.store.browse import NotFound, resolve_commit
-from repos.views.common import cache_headers, etag_for, is_full_sha, not_modified, render_page, repo_page
+from repos.views.common import (
+    cache_headers, etag_for, is_full_sha, not_modified, page_number, render_page, repo_page,
+)
+
+PER_PAGE = 50
 
 
 def _refs_etag(request, ctx):
@@ -24,8 +28,13 @@ def branches(request, ctx):
         return response
     all_branches, _ = browsing.refs(ctx.store)
     default = browsing.default_ref(ctx.repo, ctx.store)
-    rows = browsing.branch_details(ctx.store, all_branches, default[0] if default else None)
-    return render_page(request, ctx, "repos/branches", {"rows": rows}, etag=etag)
+    page = page_number(request)
+    rows, more = browsing.branch_details(ctx.repo, ctx.store, all_branches, default[0] if default else None,
+                                         page=page, per_page=PER_PAGE)
+    return render_page(request, ctx, "repos/branches", {
+        "rows": rows, "page": page, "default_name": default[0] if default else None,
+        "next_url": f"?page={page + 1}" if more else None, "prev_url": f"?page={page - 1}" if page > 1 else None,
+    }, etag=etag)
 
 
 @require_safe
