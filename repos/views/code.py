@@ -1,5 +1,6 @@
 """Code pages: repository home, tree, blob, raw, blame."""
 from html import escape
+from urllib.parse import quote
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils.http import http_date
@@ -13,7 +14,7 @@ from repos.render.highlight import highlight_lines, lexer_name
 from repos.render.markdown import LinkContext, find_readme, is_markdown, render_markdown
 from repos.store import blame as blame_store
 from repos.store import history
-from repos.store.browse import NotFound, read_blob, resolve
+from repos.store.browse import NotFound, object_at, path_kind, read_blob, resolve
 from repos.views.common import (
     cache_headers, etag_for, is_full_sha, not_modified, render_page, repo_page,
 )
@@ -55,6 +56,7 @@ class Located:
     def parent_url(self):
         return self.url("tree", self.path.rpartition("/")[0])
 
+    @property
     def crumbs(self):
         """[(name, tree url)] from the root to the current path."""
         out = [(self.ctx.repo.name, self.url("tree", ""))]
@@ -103,13 +105,12 @@ def repo_home(request, ctx):
 @repo_page
 def tree(request, ctx, spec):
     here = Located(ctx, spec)
-    if here.path and ctx.store and _kind(ctx, here) != "tree":
+    if here.path and _kind(ctx, here) != "tree":
         return HttpResponseRedirect(here.url("blob"))
     return _tree_page(request, ctx, here, home=False)
 
 
 def _kind(ctx, here):
-    from repos.store.browse import path_kind
     return path_kind(ctx.store, here.commit, here.path)
 
 
@@ -150,7 +151,8 @@ def blob(request, ctx, spec):
         if here.path and _kind(ctx, here) == "tree":
             return HttpResponseRedirect(here.url("tree"))
         raise
-    context = {"here": here, "entry": entry, "raw_url": here.url("raw"), **_switcher(ctx)}
+    context = {"here": here, "entry": entry, "raw_url": here.url("raw"), "symlink": None, "rendered": None,
+               "lines": None, **_switcher(ctx)}
     show_plain = request.GET.get("plain") == "1"
     if entry.kind == "symlink":
         context["symlink"] = data.decode("utf-8", "replace")
@@ -197,7 +199,6 @@ def raw(request, ctx, spec):
 
 
 def _attachment(name):
-    from urllib.parse import quote
     ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
@@ -218,8 +219,7 @@ def blame(request, ctx, spec):
     else:
         infos = {c.oid: c for c in history.commit_infos(ctx.store, list({r.commit for r in result.ranges}))}
         entry_name = here.path.rpartition("/")[2]
-        from repos.store.browse import Entry
-        lines_html = cached(("hl", _blob_oid(ctx, here), entry_name),
+        lines_html = cached(("hl", object_at(ctx.store, here.commit, here.path), entry_name),
                             lambda: highlight_lines("\n".join(result.lines) + "\n", entry_name))
         groups = []
         for r in _merged_ranges(result.ranges):
@@ -231,11 +231,6 @@ def blame(request, ctx, spec):
         context["groups"] = [(r, infos[r.commit]) for r in _merged_ranges(result.ranges)]
         context["lines"] = result.lines
     return render_page(request, ctx, "repos/blame", context, etag=etag, immutable=here.immutable)
-
-
-def _blob_oid(ctx, here):
-    from repos.store.browse import _walk
-    return _walk(ctx.store, here.commit, here.path)[1]
 
 
 def _merged_ranges(ranges):

@@ -10,12 +10,11 @@ import functools
 import hashlib
 from urllib.parse import quote
 
-from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.template.loader import render_to_string
 from django.utils.http import parse_etags
 
-from accounts.access import READ, AccessError, access_repo, allowed_needs
+from accounts.access import READ, AccessError, access_repo
 from repos.selectors import store_path
 from repos.store.browse import NotFound
 from repos.store.pool import StorePool
@@ -34,11 +33,7 @@ class RepoContext:
         self.request = request
         self.repo = repo
         self.store = store
-        self.needs = allowed_needs(request.actor, repo)
-
-    @property
-    def base(self):
-        return "/" + quote(self.repo.full_name)
+        self.base = "/" + quote(repo.full_name)
 
     def url(self, kind, ref="", path=""):
         """/OWNER/NAME/KIND/REF/PATH with each part quoted; refs and paths keep their '/'."""
@@ -148,4 +143,4 @@ def page_number(request, maximum=100000):
 
 
 __all__ = ["STORES", "RepoContext", "repo_page", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
-           "cache_headers", "render_page", "page_number", "settings"]
+           "cache_headers", "render_page", "page_number"]

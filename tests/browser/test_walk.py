@@ -2,7 +2,6 @@
 real Forge: home -> tree -> blob -> blame -> history -> commit -> compare. Screenshots of every step
 are kept in test-artifacts/browser/ for people to look at."""
 import os
-import shutil
 from pathlib import Path
 
 import pytest

@@ -4,7 +4,6 @@ import re
 import subprocess
 from urllib.parse import quote
 
-import pytest
 
 from tests.support.gitcli import out
 
