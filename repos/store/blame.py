@@ -1,0 +1,669 @@
+"""Blame: the commit that last touched each line of a file, as `git blame --porcelain` answers it.
+
+The walk is git's. Every line of the file starts out suspect for the commit blamed from. A commit
+passes its suspect lines to its parents: to the first parent whose version of the file is the same
+blob (all of them), else through a line diff with each parent in order (the lines the diff finds
+equal go to the first parent that has them); what no parent has is the commit's own. A file absent
+from a parent is looked for under another name there (git's rename detection: an identical blob, or
+the most similar deleted file). Commits are taken newest first (by generation number, so every child
+has passed its lines before its parents are looked at).
+
+What makes it fast is the commit index: `commit_paths` lists the commits whose FIRST parent has
+another version of the path. Any other commit, merge or not, hands everything to its first parent
+unchanged, so the walk leaps along first-parent chains in one SQL query straight to the next commit
+that touched the file; trees are read only there (and for merges' other parents).
+
+Line diffs come from `linediff.diff_lines` (minimal); where several minimal diffs exist, git's
+xdiff picks one by sliding each changed block to a canonical place (its "compaction", with the
+indent heuristic `git blame` turns on, seeing only what xdi_diff leaves after trimming the common
+tail). `_equal_runs` repeats that sliding so the same lines are found equal. No Django here.
+"""
+import heapq
+import itertools
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass
+
+from .browse import NotFound, _walk
+from .linediff import diff_lines, split_lines
+from .packformat import OBJ_BLOB
+from .trees import MODE_GITLINK, TreeCache, changed_paths, is_tree
+
+BINARY_PROBE = 8000          # git looks for a NUL in this many leading bytes
+
+
+class BlameTooLarge(ValueError):
+    """The file is over the size limit, or binary."""
+
+
+@dataclass(frozen=True)
+class BlameRange:
+    commit: bytes          # the commit that introduced these lines
+    orig_path: str         # the file's path in that commit (differs after renames)
+    orig_start: int        # 1-based line number in that commit's version of the file
+    start: int             # 1-based line number in the blamed version
+    count: int             # consecutive lines
+
+
+@dataclass(frozen=True)
+class Blame:
+    path: str
+    commit: bytes          # the commit blamed from
+    lines: list[str]       # the file's lines: utf-8 (errors replaced), without "\n" or "\r\n"
+    ranges: list[BlameRange]   # cover lines 1..len(lines) in order; adjacent lines from the same
+                               # commit and path with contiguous original lines are one range
+
+
+def blame(store, commit, path, *, max_bytes=1 << 20):
+    """Blame `path` (a file or symlink) as of `commit`. Raises NotFound for a missing commit or
+    path, a directory or a submodule; BlameTooLarge for a file over `max_bytes` or a binary one."""
+    path = path.strip("/")
+    mode, oid = _walk(store, commit, path)
+    if not path or is_tree(mode) or mode == MODE_GITLINK:
+        raise NotFound(path)
+    info = store.reader.info(oid)
+    if info is None or info[0] != OBJ_BLOB:
+        raise NotFound(path)
+    if info[1] > max_bytes:
+        raise BlameTooLarge(f"{path} is {info[1]} bytes (the limit is {max_bytes})")
+    data = store.get(oid)[1]
+    if b"\0" in data[:BINARY_PROBE]:
+        raise BlameTooLarge(f"{path} is a binary file")
+    walk = _Walk(store)
+    final = _Origin(commit, path.encode("utf-8", "surrogateescape"), oid, mode)
+    final.text = text = walk.text(data)
+    guilty = walk.run(final, [(0, 0, len(text.lines))] if text.lines else [])
+    return Blame(path, commit, [_display(line) for line in text.lines], _coalesce(guilty))
+
+
+def blame_parent(store, blame_range):
+    """(first parent of the range's commit, the file's path there) for a "blame at the parent"
+    link, following a rename as blame does; None for a root commit or a file the parent lacks."""
+    node = store.graph.node(blame_range.commit)
+    if node is None or not node.parents or store.graph.node(node.parents[0]) is None:
+        return None
+    parent = node.parents[0]
+    walk = _Walk(store)
+    raw_path = blame_range.orig_path.encode("utf-8", "surrogateescape")
+    entry = walk.lookup(node.tree, raw_path)
+    if entry is None or is_tree(entry[0]) or entry[0] == MODE_GITLINK:
+        return None
+    found = walk.lookup(store.graph.node(parent).tree, raw_path)
+    if found is not None and not is_tree(found[0]):
+        return (parent, blame_range.orig_path) if found[0] != MODE_GITLINK else None
+    renamed = walk.find_rename(parent, blame_range.commit, raw_path, entry[1], entry[0])
+    return (parent, _decode(renamed[0])) if renamed else None
+
+
+def _display(line):
+    if line.endswith(b"\n"):            # the mark of an unterminated last line (see _Text)
+        line = line[:-1]
+    elif line.endswith(b"\r"):          # CRLF
+        line = line[:-1]
+    return line.decode("utf-8", "replace")
+
+
+def _decode(raw_path):
+    return raw_path.decode("utf-8", "surrogateescape")
+
+
+class _Origin:
+    """A file in a commit and the lines it is still suspected for, as (line in this version, line
+    in the blamed version, count); its text is read once and handed on while the blob is the same."""
+    __slots__ = ("commit", "path", "blob", "mode", "suspects", "text")
+
+    def __init__(self, commit, path, blob, mode):
+        self.commit, self.path, self.blob, self.mode = commit, path, blob, mode
+        self.suspects = []
+        self.text = None
+
+
+class _Text:
+    """A blob split into lines as git counts them. `lines`: bytes, a terminated line without its
+    "\n", an unterminated last line with a "\n" added as a mark (so that it differs from the same
+    text terminated, as in git). `codes`: one character per line, equal lines equal characters,
+    which rapidfuzz diffs many times faster than a list of bytes."""
+    __slots__ = ("data", "lines", "codes")
+
+    def __init__(self, data, line_ids):
+        self.data = data
+        lines = data.split(b"\n")
+        if lines[-1]:
+            lines[-1] += b"\n"
+        else:
+            lines.pop()
+        self.lines = lines
+        ids = array("I", map(line_ids.__getitem__, lines))
+        if len(line_ids) <= 0x10FFFF:
+            self.codes = ids.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be",
+                                              "surrogatepass")
+        else:
+            self.codes = ids.tolist()
+
+
+# Along the first-parent chain from ?1 (itself included), the first commit that touched the path
+# (path id ?2), or the chain's end. A bare column beside max() is taken from the row holding the
+# maximum (SQLite documents this).
+_LEAP = """
+WITH RECURSIVE chain(oid, depth) AS (
+    SELECT ?1, 0
+    UNION ALL
+    SELECT substr(c.parents, 1, 20), chain.depth + 1
+    FROM chain JOIN commits AS c ON c.oid = chain.oid
+    WHERE length(c.parents) >= 20
+      AND NOT EXISTS (SELECT 1 FROM commit_paths WHERE path_id = ?2 AND commit_oid = chain.oid)
+)
+SELECT oid, max(depth) FROM chain
+"""
+
+
+class _LineIds(dict):
+    """line -> number, a new number for a line not seen before."""
+
+    def __missing__(self, line):
+        self[line] = number = len(self)
+        return number
+
+
+class _Walk:
+    def __init__(self, store):
+        self.store = store
+        self.graph = store.graph
+        self.trees = TreeCache(store.reader, max_entries=100_000)
+        self.origins = {}        # (commit, path) -> _Origin waiting to be looked at
+        self.heap = []
+        self.order = itertools.count()
+        self.path_ids = {}
+        self.line_ids = _LineIds()   # for _Text.codes
+        self.guilty = []         # (commit, path, line there, line in the blamed version, count)
+
+    def text(self, data):
+        return _Text(data, self.line_ids)
+
+    # -- the walk -------------------------------------------------------------------------------
+    def run(self, final, suspects):
+        self._queue(final, suspects)
+        while self.heap:
+            _, _, key = heapq.heappop(self.heap)
+            origin = self.origins.pop(key)
+            if origin.suspects:
+                origin.suspects.sort()
+                self._pass_blame(origin)
+                self.guilty.extend((origin.commit, origin.path) + s for s in origin.suspects)
+        return self.guilty
+
+    def _queue(self, origin, suspects):
+        """Hand `suspects` to `origin`, waiting at the first commit of its first-parent chain that
+        touched the file (the ones in between have the same blob and pass everything on)."""
+        if not suspects:
+            return
+        commit = self._leap(origin.commit, origin.path)
+        key = (commit, origin.path)
+        waiting = self.origins.get(key)
+        if waiting is None:
+            origin.commit = commit
+            origin.suspects = list(suspects)
+            self.origins[key] = origin
+            heapq.heappush(self.heap, (-self.graph.node(commit).generation, next(self.order), key))
+        else:
+            waiting.suspects.extend(suspects)
+            waiting.text = waiting.text or origin.text
+
+    def _leap(self, commit, path):
+        path_id = self.path_ids.get(path, -1)
+        if path_id == -1:
+            row = self.store.con.execute("SELECT id FROM paths WHERE path=?", (path,)).fetchone()
+            path_id = self.path_ids[path] = row[0] if row else None
+        if path_id is None:
+            return commit
+        found = self.store.con.execute(_LEAP, (commit, path_id)).fetchone()[0]
+        if self.graph.node(found) is None:       # the chain left the store (a shallow history)
+            return self._leap_slowly(commit, path_id)
+        return found
+
+    def _leap_slowly(self, commit, path_id):
+        touched = "SELECT 1 FROM commit_paths WHERE path_id=? AND commit_oid=?"
+        while not self.store.con.execute(touched, (path_id, commit)).fetchone():
+            parents = self.graph.node(commit).parents
+            if not parents or self.graph.node(parents[0]) is None:
+                break
+            commit = parents[0]
+        return commit
+
+    def _pass_blame(self, origin):
+        node = self.graph.node(origin.commit)
+        parents = [p for p in node.parents if self.graph.node(p) is not None]
+        scapegoats = [None] * len(parents)
+        for find in (self._same_path, self._renamed):
+            for i, parent in enumerate(parents):
+                if scapegoats[i] is not None:
+                    continue
+                found = find(parent, origin)
+                if found is None:
+                    continue
+                if found.blob == origin.blob:          # the parent has this very file: all of it
+                    found.text = origin.text
+                    self._queue(found, origin.suspects)
+                    origin.suspects = []
+                    return
+                if not any(s is not None and s.blob == found.blob for s in scapegoats[:i]):
+                    scapegoats[i] = found
+        for parent_origin in scapegoats:
+            if parent_origin is None:
+                continue
+            if parent_origin.text is None:
+                parent_origin.text = self.text(self.store.get(parent_origin.blob)[1])
+            passed, origin.suspects = _split(origin.suspects, _equal_runs(parent_origin.text, origin.text))
+            self._queue(parent_origin, passed)
+            if not origin.suspects:
+                return
+
+    def _same_path(self, parent, origin):
+        entry = self.lookup(self.graph.node(parent).tree, origin.path)
+        if entry is None or (entry[0] & 0o170000) != (origin.mode & 0o170000):
+            return None                                  # absent, or a type change (git's 'T')
+        return _Origin(parent, origin.path, entry[1], entry[0])
+
+    def _renamed(self, parent, origin):
+        entry = self.lookup(self.graph.node(parent).tree, origin.path)
+        if entry is not None and not is_tree(entry[0]):
+            return None                                  # present (type change): not an addition
+        found = self.find_rename(parent, origin.commit, origin.path, origin.blob, origin.mode)
+        return _Origin(parent, *found) if found else None
+
+    # -- trees and renames ----------------------------------------------------------------------
+    def lookup(self, tree, path):
+        """(mode, oid) of `path` (bytes) under `tree`, or None."""
+        mode, oid = 0o040000, tree
+        for name in path.split(b"/"):
+            if not is_tree(mode):
+                return None
+            entry = self.trees.entries(oid).get(name)
+            if entry is None:
+                return None
+            mode, oid = entry
+        return mode, oid
+
+    def find_rename(self, parent, commit, path, blob, mode):
+        """(path, blob, mode) of the file in `parent` that `commit` renamed to `path` (git diff's
+        rename detection with `path` as the only destination), or None."""
+        parent_tree, tree = self.graph.node(parent).tree, self.graph.node(commit).tree
+        sources = []
+        for candidate in sorted(changed_paths(self.trees, parent_tree, tree)):
+            old = self.lookup(parent_tree, candidate)
+            if old is None or is_tree(old[0]) or old[0] == MODE_GITLINK:
+                continue
+            new = self.lookup(tree, candidate)
+            if new is None or is_tree(new[0]):          # deleted here: a rename source
+                sources.append((candidate, old[1], old[0]))
+        return _best_rename(self.store, sources, path, blob, mode)
+
+
+# -- rename detection (diffcore-rename's rules, for one destination) -------------------------------
+MAX_SCORE = 60000
+MIN_SCORE = MAX_SCORE // 2                                     # -M50%
+MIN_BASENAME_SCORE = MIN_SCORE + (MAX_SCORE - MIN_SCORE) // 2  # a same-named file: 75%
+REGULAR = 0o100000
+
+
+def _basename(path):
+    return path.rsplit(b"/", 1)[-1]
+
+
+def _best_rename(store, sources, path, blob, mode):
+    if not sources:
+        return None
+    name = _basename(path)
+    exact = [s for s in sources if s[1] == blob]
+    if exact:       # identical content: a source with the same name first, then path order
+        return next((s for s in exact if _basename(s[0]) == name), exact[0])
+    if mode & 0o170000 != REGULAR:
+        return None                                  # symlinks are renamed only unchanged
+    regular = [s for s in sources if s[2] & 0o170000 == REGULAR]
+    dst_size = store.reader.info(blob)[1]
+    dst_chunks = None
+    same_name = [s for s in regular if _basename(s[0]) == name]
+    scored = []
+    for source in regular:
+        src_size = store.reader.info(source[1])[1]
+        big, small = max(src_size, dst_size), min(src_size, dst_size)
+        if big == 0 or big * (MAX_SCORE - MIN_SCORE) < (big - small) * MAX_SCORE:
+            continue                                 # too different in size to reach 50%
+        if dst_chunks is None:
+            dst_chunks = _spans(store.get(blob)[1])
+        copied = _copied(_spans(store.get(source[1])[1]), dst_chunks)
+        scored.append((copied * MAX_SCORE // big, source))
+    if len(same_name) == 1:          # git first pairs files that kept their (unique) name
+        score = next((sc for sc, s in scored if s is same_name[0]), 0)
+        if score >= MIN_BASENAME_SCORE:
+            return same_name[0]
+    best = None
+    for score, source in scored:
+        rank = (score, _basename(source[0]) == name)
+        if score >= MIN_SCORE and (best is None or rank > best[0]):
+            best = (rank, source)
+    return best[1] if best else None
+
+
+def _spans(data):
+    """Content -> {chunk: bytes}: lines cut at 64 bytes, CR of CRLF ignored in text (the unit of
+    git's similarity estimate)."""
+    if b"\0" not in data[:BINARY_PROBE]:
+        data = data.replace(b"\r\n", b"\n")
+    counts = Counter()
+    for line in split_lines(data):
+        if len(line) <= 64:
+            counts[line] += len(line)
+        else:
+            for i in range(0, len(line), 64):
+                counts[line[i:i + 64]] += len(line[i:i + 64])
+    return counts
+
+
+def _copied(src, dst):
+    return sum(min(n, dst[chunk]) for chunk, n in src.items() if chunk in dst)
+
+
+# -- passing lines through a diff -----------------------------------------------------------------
+def _split(suspects, runs):
+    """Suspects of the child (sorted by line) -> (those inside equal runs, moved to the parent's
+    line numbers; those outside, kept). runs: [(parent line, child line, length)] in order.
+    Pieces are first cut at the runs' edges; then each run takes a slice of them in one step (a
+    file blamed through hundreds of commits carries as many pieces, and few runs)."""
+    edges = sorted({edge for _, b0, length in runs for edge in (b0, b0 + length)})
+    pieces = _cut(suspects, edges)
+    starts = [piece[0] for piece in pieces]
+    passed, kept = [], []
+    done = 0
+    for a0, b0, length in runs:
+        lo = bisect_left(starts, b0, done)
+        hi = bisect_left(starts, b0 + length, lo)
+        kept.extend(pieces[done:lo])
+        shift = a0 - b0
+        passed.extend([(s + shift, lno, count) for s, lno, count in pieces[lo:hi]])
+        done = hi
+    kept.extend(pieces[done:])
+    return passed, kept
+
+
+def _cut(pieces, edges):
+    """Pieces (start, line in the blamed version, count), sorted and disjoint, cut wherever an edge
+    falls strictly inside one."""
+    starts = [piece[0] for piece in pieces]
+    inside = {}
+    for edge in edges:
+        k = bisect_right(starts, edge) - 1
+        if k >= 0 and edge < starts[k] + pieces[k][2] and edge > starts[k]:
+            inside.setdefault(k, []).append(edge)
+    if not inside:
+        return pieces
+    out, done = [], 0
+    for k in sorted(inside):
+        out.extend(pieces[done:k])
+        s, lno, count = pieces[k]
+        end = s + count
+        for edge in inside[k]:
+            out.append((s, lno, edge - s))
+            lno += edge - s
+            s = edge
+        out.append((s, lno, end - s))
+        done = k + 1
+    out.extend(pieces[done:])
+    return out
+
+
+def _coalesce(guilty):
+    ranges = []
+    for commit, path, s, lno, count in sorted(guilty, key=lambda g: g[3]):
+        last = ranges[-1] if ranges else None
+        if (last and last[0] == commit and last[1] == path and last[2] + last[4] == s
+                and last[3] + last[4] == lno):
+            last[4] += count
+        else:
+            ranges.append([commit, path, s, lno, count])
+    return [BlameRange(c, _decode(p), s + 1, lno + 1, n) for c, p, s, lno, n in ranges]
+
+
+def _equal_runs(parent, child):
+    """[(parent line, child line, length)]: the lines git's diff of the two texts leaves unchanged.
+    A minimal diff, then the changed blocks slid where xdiff puts them."""
+    cut = _trimmed_tail_lines(parent.data, child.data)
+    n1, n2 = len(parent.lines) - cut, len(child.lines) - cut       # what xdiff sees
+    a, b = parent.codes[:n1], child.codes[:n2]
+    head = _common_prefix(a, b)
+    tail = _common_prefix(a[head:][::-1], b[head:][::-1])
+    r1, r2 = bytearray(n1 + 2), bytearray(n2 + 2)   # 1 = changed; index i + 1 is line i
+    for op in diff_lines(a[head:n1 - tail], b[head:n2 - tail]):
+        if op.tag == "change":
+            r1[head + op.a0 + 1:head + op.a1 + 1] = b"\1" * (op.a1 - op.a0)
+            r2[head + op.b0 + 1:head + op.b1 + 1] = b"\1" * (op.b1 - op.b0)
+    _compact(parent.lines, n1, r1, n2, r2)
+    _compact(child.lines, n2, r2, n1, r1)
+    runs = []
+    i1 = i2 = 0
+    while True:
+        i1 = _unchanged_from(r1, i1, n1)
+        i2 = _unchanged_from(r2, i2, n2)
+        if i1 >= n1 or i2 >= n2:
+            break
+        length = min(_changed_from(r1, i1, n1) - i1, _changed_from(r2, i2, n2) - i2)
+        runs.append((i1, i2, length))
+        i1 += length
+        i2 += length
+    if cut:
+        runs.append((n1, n2, cut))
+    return runs
+
+
+def _common_prefix(a, b):
+    """Length of the common head of two sequences, by halving (slices compare in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[low:mid] == b[low:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _trimmed_tail_lines(a, b):
+    """How many trailing lines xdi_diff hides from xdiff: the common tail, in 1 KiB blocks, less
+    the part of the first hidden line."""
+    block, trimmed, smaller = 1024, 0, min(len(a), len(b))
+    while trimmed + block <= smaller and \
+            a[len(a) - trimmed - block:len(a) - trimmed] == b[len(b) - trimmed - block:len(b) - trimmed]:
+        trimmed += block
+    if not trimmed:
+        return 0
+    start = len(a) - trimmed
+    newline = a.find(b"\n", start)
+    if newline < 0:
+        return 0
+    tail = a[newline + 1:]
+    return tail.count(b"\n") + (1 if tail and not tail.endswith(b"\n") else 0)
+
+
+def _unchanged_from(r, i, n):
+    at = r.find(0, i + 1)
+    return min(at - 1, n) if at >= 0 else n
+
+
+def _changed_from(r, i, n):
+    at = r.find(1, i + 1)
+    return min(at - 1, n) if at >= 0 else n
+
+
+# -- xdiff's compaction: where a block of changed lines that could slide ends up ------------------
+class _SyncLost(AssertionError):
+    """The two files' change groups fell out of step (a bug)."""
+
+
+def _compact(recs, n, r, on, ro):
+    """Slide every block of changed lines of one file (r, 1 = changed, line i at i + 1) as xdiff
+    does against the other file (ro): up as far as it goes, then down as far as it goes, merging
+    with blocks it meets; then back up to the last place it faced a change in the other file, or
+    else to where the indent heuristic likes it best. `ro` is only read."""
+    gs, ge = 0, _unchanged_from(r, 0, n)            # the current group [gs, ge) of this file
+    os_, oe = 0, _unchanged_from(ro, 0, on)         # the group of the other file facing it
+    indents = {}
+    while True:
+        if ge > gs:
+            while True:
+                size = ge - gs
+                facing_end = -1
+                while gs > 0 and recs[gs - 1] == recs[ge - 1]:      # slide up
+                    gs, ge = _slide_up(recs, r, gs, ge)
+                    os_, oe = _previous_group(ro, os_)
+                earliest_end = ge
+                if oe > os_:
+                    facing_end = ge
+                while ge < n and recs[gs] == recs[ge]:               # slide down
+                    r[gs + 1], r[ge + 1] = 0, 1
+                    gs, ge = gs + 1, ge + 1
+                    while r[ge + 1]:
+                        ge += 1
+                    if oe == on:
+                        raise _SyncLost("sliding down")
+                    os_, oe = _next_group(ro, oe)
+                    if oe > os_:
+                        facing_end = ge
+                if size == ge - gs:
+                    break
+            if ge == earliest_end:
+                pass
+            elif facing_end != -1:
+                while oe == os_:
+                    gs, ge = _slide_up(recs, r, gs, ge)
+                    os_, oe = _previous_group(ro, os_)
+            else:
+                best_end = _best_indent_shift(recs, n, gs, ge, earliest_end, indents)
+                while ge > best_end:
+                    gs, ge = _slide_up(recs, r, gs, ge)
+                    os_, oe = _previous_group(ro, os_)
+        if ge == n:
+            return
+        if oe == on:
+            raise _SyncLost("moving on")
+        gs, os_ = ge + 1, oe + 1
+        if not r[gs + 1] and not ro[os_ + 1] and gs < n:
+            # both next groups are empty: leap over the lines unchanged on both sides
+            step = min(_changed_from(r, gs, n) - gs, _changed_from(ro, os_, on) - os_)
+            gs, os_ = gs + step, os_ + step
+        ge, oe = _unchanged_from(r, gs, n), _unchanged_from(ro, os_, on)
+
+
+def _slide_up(recs, r, gs, ge):
+    if gs == 0 or recs[gs - 1] != recs[ge - 1]:
+        raise _SyncLost("cannot slide back")
+    r[gs], r[ge] = 1, 0
+    gs, ge = gs - 1, ge - 1
+    while r[gs]:
+        gs -= 1
+    return gs, ge
+
+
+def _previous_group(ro, os_):
+    if os_ == 0:
+        raise _SyncLost("sliding up")
+    oe = os_ = os_ - 1
+    while ro[os_]:
+        os_ -= 1
+    return os_, oe
+
+
+def _next_group(ro, oe):
+    os_ = oe = oe + 1
+    while ro[oe + 1]:
+        oe += 1
+    return os_, oe
+
+
+# The indent heuristic's weights (git's, found empirically by its authors on a corpus of diffs).
+_START_OF_FILE, _END_OF_FILE = 1, 21
+_TOTAL_BLANK, _POST_BLANK = -30, 6
+_INDENT, _INDENT_BLANK = -4, 10
+_OUTDENT, _OUTDENT_BLANK = 24, 17
+_DEDENT, _DEDENT_BLANK = 23, 17
+_INDENT_WEIGHT, _MAX_SLIDING, _MAX_BLANKS, _MAX_INDENT = 60, 100, 20, 200
+
+
+def _best_indent_shift(recs, n, gs, ge, earliest_end, indents):
+    """The end position, among those the group can slide to, whose two borders (above the group
+    and below it) look most like the edges of a block of code."""
+    size = ge - gs
+    best_end, best = -1, None
+    for end in range(max(earliest_end, ge - size - 1, ge - _MAX_SLIDING), ge + 1):
+        a_indent, a_penalty = _split_score(recs, n, end, indents)
+        b_indent, b_penalty = _split_score(recs, n, end - size, indents)
+        score = (a_indent + b_indent, a_penalty + b_penalty)
+        if best is None or _INDENT_WEIGHT * ((score[0] > best[0]) - (score[0] < best[0])) \
+                + score[1] - best[1] <= 0:
+            best_end, best = end, score
+    return best_end
+
+
+def _indent(recs, i, indents):
+    """Columns of leading whitespace (tab stops of 8), -1 for a blank line, capped at 200."""
+    got = indents.get(i)
+    if got is None:
+        got, column = -1, 0
+        for ch in recs[i]:
+            if ch == 0x20:
+                column += 1
+            elif ch == 0x09:
+                column += 8 - column % 8
+            elif ch not in b"\n\r\x0b\x0c":
+                got = column
+                break
+            if column >= _MAX_INDENT:
+                got = _MAX_INDENT
+                break
+        indents[i] = got
+    return got
+
+
+def _split_score(recs, n, split, indents):
+    """(effective indent, penalty) of cutting the file just above line `split`."""
+    end_of_file = split >= n
+    indent = -1 if end_of_file else _indent(recs, split, indents)
+    pre_blank, pre_indent = 0, -1
+    for i in range(split - 1, -1, -1):
+        pre_indent = _indent(recs, i, indents)
+        if pre_indent != -1:
+            break
+        pre_blank += 1
+        if pre_blank == _MAX_BLANKS:
+            pre_indent = 0
+            break
+    post_blank, post_indent = 0, -1
+    for i in range(split + 1, n):
+        post_indent = _indent(recs, i, indents)
+        if post_indent != -1:
+            break
+        post_blank += 1
+        if post_blank == _MAX_BLANKS:
+            post_indent = 0
+            break
+    penalty = 0
+    if pre_indent == -1 and pre_blank == 0:
+        penalty += _START_OF_FILE
+    if end_of_file:
+        penalty += _END_OF_FILE
+    blank_after = 1 + post_blank if indent == -1 else 0
+    total_blank = pre_blank + blank_after
+    penalty += _TOTAL_BLANK * total_blank + _POST_BLANK * blank_after
+    effective = indent if indent != -1 else post_indent
+    any_blanks = total_blank != 0
+    if effective == -1 or pre_indent == -1:
+        pass
+    elif effective > pre_indent:
+        penalty += _INDENT_BLANK if any_blanks else _INDENT
+    elif effective < pre_indent:
+        if post_indent != -1 and post_indent > effective:
+            penalty += _OUTDENT_BLANK if any_blanks else _OUTDENT
+        else:
+            penalty += _DEDENT_BLANK if any_blanks else _DEDENT
+    return effective, penalty
