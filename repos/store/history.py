@@ -21,9 +21,13 @@ from dataclasses import dataclass
 from .packformat import OBJ_TREE
 from .trees import MODE_TREE, is_tree, tree_mapping
 
-MAX_GRAPH_NODES = 400_000        # commits held over all stores' snapshots (~300 bytes each)
-MAX_CACHED_ITEMS = 2_000_000     # entries (of lists, sets, dicts) held in cached results
-MAX_CACHED_INFOS = 50_000        # CommitInfo rows held
+# Memory held per process, at most (about): commit graph snapshots of all stores (~300 bytes a
+# commit; a single store larger than this is still served, alone), cached answers, commit rows and
+# parsed trees. The sizes given to the caches are estimates in bytes.
+MAX_GRAPH_NODES = 200_000
+MAX_CACHED_BYTES = 64 << 20
+MAX_INFO_BYTES = 16 << 20
+MAX_TREE_BYTES = 32 << 20
 _BATCH = 500                     # oids per `IN (...)` query
 
 
@@ -96,7 +100,7 @@ def commit_infos(store, oids):
                 f"SELECT {_INFO_COLUMNS} FROM commits WHERE oid IN ({','.join('?' * len(batch))})", batch):
             info = _info(row)
             found[info.oid] = info
-            _INFOS.put((store.path, info.oid), info, 1)
+            _INFOS.put((store.path, info.oid), info, 400 + len(info.message))
     return [found[oid] for oid in oids if oid in found]
 
 
@@ -137,19 +141,24 @@ class _LRU:
             self.weight = 0
 
 
-_RESULTS = _LRU(MAX_CACHED_ITEMS)
-_INFOS = _LRU(MAX_CACHED_INFOS)
+_RESULTS = _LRU(MAX_CACHED_BYTES)
+_INFOS = _LRU(MAX_INFO_BYTES)
 
 
-def _one(_):
-    return 1
+def _array_bytes(ids):
+    return 64 + 4 * len(ids)
 
 
-def _cached(key, compute, weigh=len):
+def _small(_):
+    return 64
+
+
+def _cached(key, compute, weigh=_array_bytes):
+    """The cached answer for `key`, computed (and kept, weighing `weigh(answer)` bytes) if need be."""
     hit = _RESULTS.get(key)
     if hit is None:
         hit = compute()
-        _RESULTS.put(key, hit, weigh(hit) + 1)
+        _RESULTS.put(key, hit, weigh(hit))
     return hit
 
 
@@ -339,11 +348,11 @@ def _touching(store, g, path):
         " WHERE p.path = ? OR (p.path >= ? AND p.path < ?)", (path, path + b"/", path + b"0"))
     get = g.index.get
     ids = frozenset(cid for cid in (get(row[0]) for row in rows) if cid is not None)
-    _RESULTS.put(key, (held, ids), len(ids) + 1)
+    _RESULTS.put(key, (held, ids), 64 + 32 * len(ids))
     return ids
 
 
-_TREES = _LRU(300_000)   # tree oid -> {name: (mode, oid)}, weighed by entries (~150 bytes)
+_TREES = _LRU(MAX_TREE_BYTES)   # tree oid -> {name: (mode, oid)}
 
 
 class _Trees:
@@ -358,7 +367,7 @@ class _Trees:
             type_num, raw = self.reader.get(oid)
             if type_num != OBJ_TREE:
                 raise ValueError(f"{oid.hex()} is not a tree")
-            got = _TREES.put(oid, tree_mapping(raw), raw.count(b"\0") + 1)
+            got = _TREES.put(oid, tree_mapping(raw), 64 + 150 * raw.count(b"\0"))
         return got
 
 
@@ -444,7 +453,7 @@ def _is_file_history(store, g, tip, path):
 def _history(store, g, tip, path, follow):
     if not path:
         return _order(g, tip)
-    if follow and _cached(("is-file", g.epoch, tip, path), lambda: _is_file_history(store, g, tip, path), _one):
+    if follow and _cached(("is-file", g.epoch, tip, path), lambda: _is_file_history(store, g, tip, path), _small):
         from .lastcommit import follow_order  # it imports this module
         return _cached(("follow", g.epoch, tip, path), lambda: follow_order(store, g, tip, path))
     return _cached(("path", g.epoch, tip, path), lambda: _path_order(store, g, tip, path))
@@ -651,7 +660,7 @@ def _between(g, base, head):
                         seq += 1
                         heapq.heappush(heap, (-times[p], seq, p))
         return out, behind
-    return _cached(("between", g.epoch, base, head), compute, weigh=lambda r: len(r[0]))
+    return _cached(("between", g.epoch, base, head), compute, weigh=lambda r: _array_bytes(r[0]))
 
 
 def ahead_behind(store, base, head):

@@ -40,7 +40,7 @@ def last_commits(store, commit, dir_path, names):
     todo = list(dict.fromkeys(raw for raw in wanted.values() if raw not in known))
     if todo:
         known = {**known, **_compute(store, g, cid, directory, todo)}
-        _RESULTS.put(key, known, len(known) + 1)
+        _RESULTS.put(key, known, 64 + 100 * len(known))
     found = {raw: known[raw] for raw in wanted.values() if known.get(raw, _NONE) != _NONE}
     infos = {info.oid: info for info in commit_infos(store, [g.oids[c] for c in set(found.values())])}
     return {name: infos[g.oids[found[raw]]] for name, raw in wanted.items() if raw in found}
@@ -77,7 +77,7 @@ def _touched_names(store, g, directory):
         else:
             names.add(name)
     touched = {cid: frozenset(names) for cid, names in touched.items()}
-    _RESULTS.put(key, (held, touched), len(touched) + 1)
+    _RESULTS.put(key, (held, touched), 64 + sum(120 + 40 * len(names) for names in touched.values()))
     return touched
 
 
@@ -210,7 +210,8 @@ def follow_order(store, g, tip, path):
     state = {}
 
     def follow(new_path):
-        state.update(path=new_path, parts=new_path.split(b"/"), touching=_touching(store, g, new_path), files={})
+        state.update(path=new_path, parts=new_path.split(b"/"), touching=_touching(store, g, new_path), files={},
+                     nearest={})
 
     def is_file(commit):
         files = state["files"]
@@ -221,13 +222,17 @@ def follow_order(store, g, tip, path):
 
     def in_first_parent(commit):
         # The path is as the nearest commit of the first-parent line that touched it left it.
-        touching = state["touching"]
-        c = parents[commit][0]
-        while c not in touching:
-            if not parents[c]:
-                return False
-            c = parents[c][0]
-        return is_file(c)
+        touching, nearest = state["touching"], state["nearest"]
+        c, passed = parents[commit][0], []
+        while c not in touching and c not in nearest:
+            passed.append(c)
+            c = parents[c][0] if parents[c] else None
+            if c is None:
+                break
+        found = nearest.get(c, c) if c is not None else None
+        for p in passed:
+            nearest[p] = found
+        return found is not None and is_file(found)
 
     follow(path)
     for commit in _order(g, tip):
@@ -255,9 +260,9 @@ _MAX_SCORE = 60000
 _MIN_SCORE = 30000          # git's default: 50%
 _IDENTICAL_TRIES = 100      # git looks at no more identical sources than this
 _SLOTS = 4                  # candidates git keeps per destination (NUM_CANDIDATE_PER_DST)
-_SIZES = _LRU(200_000)      # blob oid -> size
+_SIZES = _LRU(8 << 20)      # blob oid -> size
 _EMPTY_BLOB = bytes.fromhex("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
-_SPANS = _LRU(200_000)      # blob oid -> _Spans, weighed by distinct chunks (~150 bytes)
+_SPANS = _LRU(16 << 20)     # blob oid -> _Spans
 
 
 def _regular(mode):
@@ -271,7 +276,7 @@ def _basename(path):
 def _all_files(store, trees, tree):
     """[(path, mode, oid)] of every non-tree entry below `tree`, in git's diff order (cached: many
     files added by one commit share its parent)."""
-    return _cached(("files", tree), lambda: _list_files(trees, tree))
+    return _cached(("files", tree), lambda: _list_files(trees, tree), lambda files: 64 + 160 * len(files))
 
 
 def _list_files(trees, tree):
@@ -301,7 +306,7 @@ def _blob_sizes(store, oids):
         batch = missing[start:start + _BATCH]
         for oid, size in store.con.execute(
                 f"SELECT oid, size FROM objects WHERE oid IN ({','.join('?' * len(batch))})", batch):
-            sizes[oid] = _SIZES.put(oid, size, 1)
+            sizes[oid] = _SIZES.put(oid, size, 100)
     return sizes
 
 
@@ -309,16 +314,14 @@ def _copy_source(store, trees, old_tree, new_tree, path, new_entry):
     """The path `git log --follow` goes on with at a commit that adds file `path` (new_entry:
     its (mode, oid)), or None."""
     found = _identical_source(store, trees, old_tree, new_tree, path, new_entry)
-    if found:
-        return found
+    mode, oid = new_entry
+    if found or oid == _EMPTY_BLOB or not _regular(mode):
+        return found or None     # git's estimate finds nothing similar to an empty file
     sources = _all_files(store, trees, old_tree)
     if found is None:  # identical files can only score 0 here: git takes the first
         match = next((src[0] for src in sources if _identical(new_entry, src[1], src[2])), None)
         if match is not None:
             return match
-    mode, oid = new_entry
-    if not _regular(mode):
-        return None
     name = _basename(path)
     sizes = _blob_sizes(store, [oid] + [s[2] for s in sources if _regular(s[1])])
     target = (oid, sizes.get(oid, 0))
@@ -345,39 +348,54 @@ def _identical_source(store, trees, old_tree, new_tree, path, new_entry):
     """git's exact match: among the parent's files identical to the new one (in path order, at
     most 100 looked at), the first scoring best: 1 for a deleted file plus 1 for the same basename.
     -> the path; "" when no file is identical; None when only files scoring 0 may be (the caller
-    lists the parent to find the first). The deleted files come from a diff of the two trees, the
-    files with the new one's basename from the paths index; the whole parent is listed only for
-    the empty blob or a very common basename."""
+    finds the first). Deleted files come from a diff of the two trees; for a non-empty file, the
+    files with its basename from the paths index; otherwise the parent is walked in git's order,
+    only as far as needed."""
     mode, oid = new_entry
     name = _basename(path)
     deleted = [src for src in _deleted_files(trees, old_tree, new_tree) if _identical(new_entry, src[1], src[2])]
-    if oid != _EMPTY_BLOB and any(_basename(src[0]) == name for src in deleted):
-        return next(src[0] for src in deleted if _basename(src[0]) == name)
-    like = store.con.execute("SELECT path FROM paths WHERE path = ? OR (length(path) > ? AND substr(path, ?) = ?)",
-                             (name, len(name) + 1, -len(name) - 1, b"/" + name)).fetchall()
-    if len(like) > 64 or oid == _EMPTY_BLOB:
-        candidates = [src for src in _all_files(store, trees, old_tree) if _identical(new_entry, src[1], src[2])]
-    else:
-        candidates = list(deleted)
-        for (other,) in like:
-            entry = _lookup(trees, old_tree, other.split(b"/"))
-            if entry is not None and _identical(new_entry, *entry) and not any(other == s[0] for s in deleted):
-                candidates.append((other,) + entry)
-        if not candidates:
-            return None
-        candidates.sort()
     deleted_paths = {src[0] for src in deleted}
+    top = 2 if any(_basename(src[0]) == name for src in deleted) else 1
+    if oid != _EMPTY_BLOB:
+        # Many identical files are unlikely but for the empty one: git's limit of 100 is ignored.
+        if top == 2:
+            return next(src[0] for src in deleted if _basename(src[0]) == name)
+        like = store.con.execute(
+            "SELECT path FROM paths WHERE path = ? OR (length(path) > ? AND substr(path, ?) = ?)",
+            (name, len(name) + 1, -len(name) - 1, b"/" + name)).fetchall()
+        if len(like) <= 64:
+            candidates = list(deleted)
+            for (other,) in like:
+                entry = _lookup(trees, old_tree, other.split(b"/"))
+                if entry is not None and _identical(new_entry, *entry) and other not in deleted_paths:
+                    candidates.append((other,) + entry)
+            return _first_best(sorted(candidates), deleted_paths, name, top) if candidates else None
+    walk = (src for src in _walk_files(trees, old_tree) if _identical(new_entry, src[1], src[2]))
+    return _first_best(walk, deleted_paths, name, top)
+
+
+def _first_best(candidates, deleted_paths, name, top):
+    """git's find_identical_files over identical `candidates` in path order; stops at score `top`."""
     best, best_score, tries = "", -1, _IDENTICAL_TRIES
     for src_path, _, _ in candidates:
         score = (src_path in deleted_paths) + (_basename(src_path) == name)
         if score > best_score:
             best, best_score = src_path, score
-            if score == 2:
+            if score == top:
                 break
         tries -= 1
         if not tries:
             break
     return best
+
+
+def _walk_files(trees, tree, prefix=b""):
+    """(path, mode, oid) of the files below `tree`, lazily, in git's order (full paths sorted)."""
+    for name, (mode, oid) in trees.entries(tree).items():
+        if is_tree(mode):
+            yield from _walk_files(trees, oid, prefix + name + b"/")
+        else:
+            yield prefix + name, mode, oid
 
 
 def _deleted_files(trees, old, new):
@@ -440,7 +458,7 @@ def _spans(store, oid):
     if spans is None:
         type_num, data = store.get(oid)
         spans = _Spans(data if type_num == OBJ_BLOB else b"")
-        _SPANS.put(oid, spans, len(spans.chunks) + 1)
+        _SPANS.put(oid, spans, 200 + sum(100 + len(chunk) for chunk in spans.chunks))
     return spans
 
 
@@ -459,7 +477,7 @@ def _span_hash(chunk):
             a1 = (((a1 << 7) ^ (a2 >> 25)) + c) & 0xFFFFFFFF
             a2 = ((a2 << 7) ^ (old >> 25)) & 0xFFFFFFFF
         h = ((a1 + a2 * 0x61) & 0xFFFFFFFF) % _HASHBASE
-        if len(_CHUNK_HASHES) > 100_000:
+        if len(_CHUNK_HASHES) > 50_000:   # ~7 MB
             _CHUNK_HASHES.clear()
         _CHUNK_HASHES[chunk] = h
     return h
