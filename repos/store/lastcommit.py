@@ -207,47 +207,51 @@ def follow_order(store, g, tip, path):
     trees = _Trees(store)
     parents = g.parents
     out = array("i")
-    state = {}
+    file = _Followed(store, g, trees, path)
+    for commit in _order(g, tip):
+        ps = parents[commit]
+        if len(ps) > 1 or commit not in file.touching:
+            continue
+        out.append(commit)
+        if not ps or file.in_first_parent(commit) or not file.is_in(commit):
+            continue
+        # The commit adds the file: where from?
+        new = _lookup(trees, _tree_of(store, g, commit), file.parts)
+        source = _copy_source(store, trees, _tree_of(store, g, ps[0]), _tree_of(store, g, commit), file.path, new)
+        if source is not None:
+            file = _Followed(store, g, trees, source)
+    return out
 
-    def follow(new_path):
-        state.update(path=new_path, parts=new_path.split(b"/"), touching=_touching(store, g, new_path), files={},
-                     nearest={})
 
-    def is_file(commit):
-        files = state["files"]
-        if commit not in files:
-            entry = _lookup(trees, _tree_of(store, g, commit), state["parts"])
-            files[commit] = entry is not None and not is_tree(entry[0])
-        return files[commit]
+class _Followed:
+    """The path --follow is on, with the commits touching it and what is known of where it is a
+    file."""
 
-    def in_first_parent(commit):
-        # The path is as the nearest commit of the first-parent line that touched it left it.
-        touching, nearest = state["touching"], state["nearest"]
+    def __init__(self, store, g, trees, path):
+        self.store, self.g, self.trees = store, g, trees
+        self.path, self.parts = path, path.split(b"/")
+        self.touching = _touching(store, g, path)
+        self.files = {}      # commit id -> the path is a file there
+        self.nearest = {}    # commit id -> the nearest commit of its first-parent line touching the path
+
+    def is_in(self, commit):
+        if commit not in self.files:
+            entry = _lookup(self.trees, _tree_of(self.store, self.g, commit), self.parts)
+            self.files[commit] = entry is not None and not is_tree(entry[0])
+        return self.files[commit]
+
+    def in_first_parent(self, commit):
+        """Is the path a file in the commit's first parent? It is as the nearest commit of the
+        first-parent line that touched it left it (no tree needed for the commits between)."""
+        parents, nearest = self.g.parents, self.nearest
         c, passed = parents[commit][0], []
-        while c not in touching and c not in nearest:
+        while c is not None and c not in self.touching and c not in nearest:
             passed.append(c)
             c = parents[c][0] if parents[c] else None
-            if c is None:
-                break
         found = nearest.get(c, c) if c is not None else None
         for p in passed:
             nearest[p] = found
-        return found is not None and is_file(found)
-
-    follow(path)
-    for commit in _order(g, tip):
-        ps = parents[commit]
-        if len(ps) > 1 or commit not in state["touching"]:
-            continue
-        out.append(commit)
-        if not ps or in_first_parent(commit) or not is_file(commit):
-            continue
-        # The commit adds the file: where from?
-        new = _lookup(trees, _tree_of(store, g, commit), state["parts"])
-        source = _copy_source(store, trees, _tree_of(store, g, ps[0]), _tree_of(store, g, commit), state["path"], new)
-        if source is not None:
-            follow(source)
-    return out
+        return found is not None and self.is_in(found)
 
 
 # -- renames and copies (for --follow) ----------------------------------------------------------
