@@ -92,9 +92,14 @@ def test_commit_log_matches_git_log_across_pages(client, sample_repo, sample_git
 
 def test_file_history_and_author_filter(client, sample_repo, sample_git):
     py = largest_py(sample_git)
-    expected = git_out(sample_git, "log", "--format=%H", "main", "--", py).split()
+    expected = git_out(sample_git, "log", "--follow", "--format=%H", "main", "--", py).split()
     body = text(get(client, f"/alice/sample/commits/main/{py}?format=md"))
     assert re.findall(r"^- ([0-9a-f]{40}) ", body, re.M) == expected[:30]
+    renamed = next(line.split("\t")[2] for line in git_out(sample_git, "log", "--diff-filter=R", "--name-status",
+                                                             "--format=", "main").splitlines() if line.startswith("R"))
+    expected = git_out(sample_git, "log", "--follow", "--format=%H", "main", "--", renamed).split()
+    body = text(get(client, f"/alice/sample/commits/main/{renamed}?format=md"))
+    assert re.findall(r"^- ([0-9a-f]{40}) ", body, re.M) == expected[:30] and len(expected) > 1
     author = git_out(sample_git, "log", "-1", "--format=%an", "main").strip()
     expected = git_out(sample_git, "log", "-i", f"--author={author}", "--format=%H", "main").split()
     body = text(get(client, f"/alice/sample/commits/main?format=md&author={quote(author)}"))
