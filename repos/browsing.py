@@ -23,9 +23,21 @@ class RefName:
 
 
 def refs(store):
-    """(branches, tags): RefName lists sorted by name."""
+    """(branches, tags): RefName lists sorted by name. Reading the refs table is cheap; what is
+    built from it is kept until the refs change."""
+    return _refs_state(store)[1:]
+
+
+def _refs_state(store):
+    """(a fingerprint of the refs, branches, tags)."""
+    rows = tuple(store.refs())
+    state = hash(rows)
+    return (state, *cached(("refs", store.path, state), lambda: _ref_lists(rows)))
+
+
+def _ref_lists(rows):
     branches, tags = [], []
-    for name, oid, peeled in store.refs():
+    for name, oid, peeled in rows:
         if name.startswith(BRANCH_PREFIX):
             branches.append(RefName(name[len(BRANCH_PREFIX):], "branch", oid, peeled or oid))
         elif name.startswith(TAG_PREFIX):
@@ -39,7 +51,12 @@ SWITCHER_SIZE = 12
 def switcher(repo, store):
     """What the branch/tag menu offers: the default branch and the most recently changed branches
     and tags, a dozen of each (a repository may have thousands; the full lists have pages)."""
-    branches, tags = refs(store)
+    state, branches, tags = _refs_state(store)
+    return cached(("switcher", store.path, repo.default_branch, state),
+                  lambda: _switcher(repo, store, branches, tags))
+
+
+def _switcher(repo, store, branches, tags):
     times = dict(store.con.execute("SELECT oid, committer_time FROM commits WHERE oid IN (%s)" % ",".join(
         "?" * len({r.commit for r in branches + tags})), [*{r.commit for r in branches + tags}]).fetchall()) \
         if branches or tags else {}
