@@ -16,7 +16,7 @@
   }
   // Shift-click a second line number to select a range.
   document.addEventListener("click", function (e) {
-    var a = e.target.closest && e.target.closest(".code .n a");
+    var a = e.target.closest && e.target.closest(".code td:first-child a, .code .ln a");
     if (!a || !e.shiftKey) return;
     var m = /^#L(\d+)/.exec(location.hash), n = +a.getAttribute("href").slice(2);
     if (!m) return;

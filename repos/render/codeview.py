@@ -6,9 +6,11 @@ from html import escape
 def code_table(lines_html, *, start=1):
     """A file's lines (already safe HTML) with line numbers that are links (#L10); closing tags
     that HTML makes optional are left out, which keeps the page about a third lighter."""
-    parts = ['<table class="code highlight"><tbody>']
+    # Unquoted attribute values and no classes per cell (CSS addresses the columns): a 3,000-line
+    # file is 70 KB lighter.
+    parts = ['<table class="code plain-cells highlight"><tbody>']
     for number, line in enumerate(lines_html, start):
-        parts.append(f'<tr id="L{number}"><td class="ln"><a href="#L{number}">{number}</a><td class="lc">{line}')
+        parts.append(f'<tr id=L{number}><td><a href=#L{number}>{number}</a><td>{line}')
     parts.append("</tbody></table>")
     return "".join(parts)
 

@@ -64,12 +64,12 @@ def test_markdown_file_renders_with_a_source_toggle(client, special_repo):
     rendered = text(get(client, f"{BASE}/blob/main/docs/guide.md"))
     assert "<h1" in rendered and f'href="{BASE}/blob/main/README.md"' in rendered and "?plain=1" in rendered
     source = text(get(client, f"{BASE}/blob/main/docs/guide.md?plain=1"))
-    assert 'id="L1"' in source and "# Guide" in source
+    assert 'id=L1>' in source and "# Guide" in source
 
 
 def test_blob_lines_have_anchors_and_highlighting(client, special_repo):
     html = text(get(client, f"{BASE}/blob/main/src/app.py"))
-    assert 'id="L1"' in html and 'href="#L2"' in html and 'id="L3"' not in html
+    assert 'id=L1>' in html and 'href=#L2>' in html and 'id=L3>' not in html
     assert "&lt;b&gt;" in html and "<b>" not in html.split('class="blob"')[1]
 
 
