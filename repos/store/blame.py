@@ -16,7 +16,7 @@ that touched the file; trees are read only there (and for merges' other parents)
 Line diffs come from `linediff.diff_lines` (minimal); where several minimal diffs exist, git's
 xdiff picks one by sliding each changed block to a canonical place (its "compaction", with the
 indent heuristic `git blame` turns on, seeing only what xdi_diff leaves after trimming the common
-tail). `_equal_runs` repeats that sliding so the same lines are found equal. No Django here.
+tail). `_equal_runs` uses the same sliding as diffs (hunks.changed_flags). No Django here.
 """
 import heapq
 import itertools
@@ -27,7 +27,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .browse import NotFound, _walk
-from .linediff import diff_lines, split_lines
+from .hunks import changed_flags
+from .linediff import split_lines
 from .packformat import OBJ_BLOB
 from .trees import MODE_GITLINK, TreeCache, changed_paths, is_tree
 
@@ -428,45 +429,25 @@ def _coalesce(guilty):
 
 def _equal_runs(parent, child):
     """[(parent line, child line, length)]: the lines git's diff of the two texts leaves unchanged.
-    A minimal diff, then the changed blocks slid where xdiff puts them."""
+    A minimal diff, then the changed blocks slid where xdiff puts them (hunks.changed_flags)."""
     cut = _trimmed_tail_lines(parent.data, child.data)
     n1, n2 = len(parent.lines) - cut, len(child.lines) - cut       # what xdiff sees
-    a, b = parent.codes[:n1], child.codes[:n2]
-    head = _common_prefix(a, b)
-    tail = _common_prefix(a[head:][::-1], b[head:][::-1])
-    r1, r2 = bytearray(n1 + 2), bytearray(n2 + 2)   # 1 = changed; index i + 1 is line i
-    for op in diff_lines(a[head:n1 - tail], b[head:n2 - tail]):
-        if op.tag == "change":
-            r1[head + op.a0 + 1:head + op.a1 + 1] = b"\1" * (op.a1 - op.a0)
-            r2[head + op.b0 + 1:head + op.b1 + 1] = b"\1" * (op.b1 - op.b0)
-    _compact(parent.lines, n1, r1, n2, r2)
-    _compact(child.lines, n2, r2, n1, r1)
+    flags1, flags2 = changed_flags(parent.lines[:n1], child.lines[:n2],
+                                   keys=(parent.codes[:n1], child.codes[:n2]))
     runs = []
     i1 = i2 = 0
     while True:
-        i1 = _unchanged_from(r1, i1, n1)
-        i2 = _unchanged_from(r2, i2, n2)
-        if i1 >= n1 or i2 >= n2:
+        i1, i2 = flags1.find(0, i1), flags2.find(0, i2)
+        if i1 < 0 or i2 < 0:
             break
-        length = min(_changed_from(r1, i1, n1) - i1, _changed_from(r2, i2, n2) - i2)
+        e1, e2 = flags1.find(1, i1), flags2.find(1, i2)
+        length = min((n1 if e1 < 0 else e1) - i1, (n2 if e2 < 0 else e2) - i2)
         runs.append((i1, i2, length))
         i1 += length
         i2 += length
     if cut:
         runs.append((n1, n2, cut))
     return runs
-
-
-def _common_prefix(a, b):
-    """Length of the common head of two sequences, by halving (slices compare in C)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        mid = (low + high + 1) // 2
-        if a[low:mid] == b[low:mid]:
-            low = mid
-        else:
-            high = mid - 1
-    return low
 
 
 def _trimmed_tail_lines(a, b):
@@ -484,186 +465,3 @@ def _trimmed_tail_lines(a, b):
         return 0
     tail = a[newline + 1:]
     return tail.count(b"\n") + (1 if tail and not tail.endswith(b"\n") else 0)
-
-
-def _unchanged_from(r, i, n):
-    at = r.find(0, i + 1)
-    return min(at - 1, n) if at >= 0 else n
-
-
-def _changed_from(r, i, n):
-    at = r.find(1, i + 1)
-    return min(at - 1, n) if at >= 0 else n
-
-
-# -- xdiff's compaction: where a block of changed lines that could slide ends up ------------------
-class _SyncLost(AssertionError):
-    """The two files' change groups fell out of step (a bug)."""
-
-
-def _compact(recs, n, r, on, ro):
-    """Slide every block of changed lines of one file (r, 1 = changed, line i at i + 1) as xdiff
-    does against the other file (ro): up as far as it goes, then down as far as it goes, merging
-    with blocks it meets; then back up to the last place it faced a change in the other file, or
-    else to where the indent heuristic likes it best. `ro` is only read."""
-    gs, ge = 0, _unchanged_from(r, 0, n)            # the current group [gs, ge) of this file
-    os_, oe = 0, _unchanged_from(ro, 0, on)         # the group of the other file facing it
-    indents = {}
-    while True:
-        if ge > gs:
-            while True:
-                size = ge - gs
-                facing_end = -1
-                while gs > 0 and recs[gs - 1] == recs[ge - 1]:      # slide up
-                    gs, ge = _slide_up(recs, r, gs, ge)
-                    os_, oe = _previous_group(ro, os_)
-                earliest_end = ge
-                if oe > os_:
-                    facing_end = ge
-                while ge < n and recs[gs] == recs[ge]:               # slide down
-                    r[gs + 1], r[ge + 1] = 0, 1
-                    gs, ge = gs + 1, ge + 1
-                    while r[ge + 1]:
-                        ge += 1
-                    if oe == on:
-                        raise _SyncLost("sliding down")
-                    os_, oe = _next_group(ro, oe)
-                    if oe > os_:
-                        facing_end = ge
-                if size == ge - gs:
-                    break
-            if ge == earliest_end:
-                pass
-            elif facing_end != -1:
-                while oe == os_:
-                    gs, ge = _slide_up(recs, r, gs, ge)
-                    os_, oe = _previous_group(ro, os_)
-            else:
-                best_end = _best_indent_shift(recs, n, gs, ge, earliest_end, indents)
-                while ge > best_end:
-                    gs, ge = _slide_up(recs, r, gs, ge)
-                    os_, oe = _previous_group(ro, os_)
-        if ge == n:
-            return
-        if oe == on:
-            raise _SyncLost("moving on")
-        gs, os_ = ge + 1, oe + 1
-        if not r[gs + 1] and not ro[os_ + 1] and gs < n:
-            # both next groups are empty: leap over the lines unchanged on both sides
-            step = min(_changed_from(r, gs, n) - gs, _changed_from(ro, os_, on) - os_)
-            gs, os_ = gs + step, os_ + step
-        ge, oe = _unchanged_from(r, gs, n), _unchanged_from(ro, os_, on)
-
-
-def _slide_up(recs, r, gs, ge):
-    if gs == 0 or recs[gs - 1] != recs[ge - 1]:
-        raise _SyncLost("cannot slide back")
-    r[gs], r[ge] = 1, 0
-    gs, ge = gs - 1, ge - 1
-    while r[gs]:
-        gs -= 1
-    return gs, ge
-
-
-def _previous_group(ro, os_):
-    if os_ == 0:
-        raise _SyncLost("sliding up")
-    oe = os_ = os_ - 1
-    while ro[os_]:
-        os_ -= 1
-    return os_, oe
-
-
-def _next_group(ro, oe):
-    os_ = oe = oe + 1
-    while ro[oe + 1]:
-        oe += 1
-    return os_, oe
-
-
-# The indent heuristic's weights (git's, found empirically by its authors on a corpus of diffs).
-_START_OF_FILE, _END_OF_FILE = 1, 21
-_TOTAL_BLANK, _POST_BLANK = -30, 6
-_INDENT, _INDENT_BLANK = -4, 10
-_OUTDENT, _OUTDENT_BLANK = 24, 17
-_DEDENT, _DEDENT_BLANK = 23, 17
-_INDENT_WEIGHT, _MAX_SLIDING, _MAX_BLANKS, _MAX_INDENT = 60, 100, 20, 200
-
-
-def _best_indent_shift(recs, n, gs, ge, earliest_end, indents):
-    """The end position, among those the group can slide to, whose two borders (above the group
-    and below it) look most like the edges of a block of code."""
-    size = ge - gs
-    best_end, best = -1, None
-    for end in range(max(earliest_end, ge - size - 1, ge - _MAX_SLIDING), ge + 1):
-        a_indent, a_penalty = _split_score(recs, n, end, indents)
-        b_indent, b_penalty = _split_score(recs, n, end - size, indents)
-        score = (a_indent + b_indent, a_penalty + b_penalty)
-        if best is None or _INDENT_WEIGHT * ((score[0] > best[0]) - (score[0] < best[0])) \
-                + score[1] - best[1] <= 0:
-            best_end, best = end, score
-    return best_end
-
-
-def _indent(recs, i, indents):
-    """Columns of leading whitespace (tab stops of 8), -1 for a blank line, capped at 200."""
-    got = indents.get(i)
-    if got is None:
-        got, column = -1, 0
-        for ch in recs[i]:
-            if ch == 0x20:
-                column += 1
-            elif ch == 0x09:
-                column += 8 - column % 8
-            elif ch not in b"\n\r\x0b\x0c":
-                got = column
-                break
-            if column >= _MAX_INDENT:
-                got = _MAX_INDENT
-                break
-        indents[i] = got
-    return got
-
-
-def _split_score(recs, n, split, indents):
-    """(effective indent, penalty) of cutting the file just above line `split`."""
-    end_of_file = split >= n
-    indent = -1 if end_of_file else _indent(recs, split, indents)
-    pre_blank, pre_indent = 0, -1
-    for i in range(split - 1, -1, -1):
-        pre_indent = _indent(recs, i, indents)
-        if pre_indent != -1:
-            break
-        pre_blank += 1
-        if pre_blank == _MAX_BLANKS:
-            pre_indent = 0
-            break
-    post_blank, post_indent = 0, -1
-    for i in range(split + 1, n):
-        post_indent = _indent(recs, i, indents)
-        if post_indent != -1:
-            break
-        post_blank += 1
-        if post_blank == _MAX_BLANKS:
-            post_indent = 0
-            break
-    penalty = 0
-    if pre_indent == -1 and pre_blank == 0:
-        penalty += _START_OF_FILE
-    if end_of_file:
-        penalty += _END_OF_FILE
-    blank_after = 1 + post_blank if indent == -1 else 0
-    total_blank = pre_blank + blank_after
-    penalty += _TOTAL_BLANK * total_blank + _POST_BLANK * blank_after
-    effective = indent if indent != -1 else post_indent
-    any_blanks = total_blank != 0
-    if effective == -1 or pre_indent == -1:
-        pass
-    elif effective > pre_indent:
-        penalty += _INDENT_BLANK if any_blanks else _INDENT
-    elif effective < pre_indent:
-        if post_indent != -1 and post_indent > effective:
-            penalty += _OUTDENT_BLANK if any_blanks else _OUTDENT
-        else:
-            penalty += _DEDENT_BLANK if any_blanks else _DEDENT
-    return effective, penalty

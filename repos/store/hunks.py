@@ -39,14 +39,14 @@ class Hunk:
 
 def _indent(line):
     """xdiff's get_indent: columns of leading blanks (tab = to the next multiple of 8), capped
-    at 200; -1 for a line of blanks only."""
+    at 200; -1 for a line of whitespace only (CR, LF, VT and FF are skipped, as XDL_ISSPACE)."""
     columns = 0
     for c in line:
         if c == 32:
             columns += 1
         elif c == 9:
             columns += 8 - columns % 8
-        elif c not in (10, 13):
+        elif c not in (10, 13, 11, 12):
             return columns
         if columns >= 200:
             return 200
@@ -212,15 +212,16 @@ def _common_ends(a, b):
     return head, tail
 
 
-def _script(a, b):
-    """[(old index, old count, new index, new count)] of the changes from lines a to lines b."""
-    if not a or not b:
-        return [(0, len(a), 0, len(b))] if a or b else []
+def changed_flags(a, b, keys=None):
+    """(flags of a, flags of b): bytearrays with 1 for each line git's diff reports changed, after
+    xdiff's compaction. `keys`: optional sequences equal where the lines are (e.g. one character
+    per distinct line), which the LCS compares much faster than lists of bytes."""
+    flags_a, flags_b = bytearray(len(a)), bytearray(len(b))
     head, tail = _common_ends(a, b)
     if head == len(a) == len(b):
-        return []
-    flags_a, flags_b = bytearray(len(a)), bytearray(len(b))
-    middle_a, middle_b = a[head:len(a) - tail], b[head:len(b) - tail]
+        return flags_a, flags_b
+    ka, kb = keys or (a, b)
+    middle_a, middle_b = ka[head:len(a) - tail], kb[head:len(b) - tail]
     if middle_a and middle_b:
         for op in diff_lines(middle_a, middle_b):
             if op.tag == "change":
@@ -231,6 +232,14 @@ def _script(a, b):
         flags_b[head:len(b) - tail] = b"\1" * len(middle_b)
     _compact(a, flags_a, flags_b)
     _compact(b, flags_b, flags_a)
+    return flags_a, flags_b
+
+
+def _script(a, b):
+    """[(old index, old count, new index, new count)] of the changes from lines a to lines b."""
+    if not a or not b:
+        return [(0, len(a), 0, len(b))] if a or b else []
+    flags_a, flags_b = changed_flags(a, b)
     groups_a, groups_b = _groups(flags_a), _groups(flags_b)
     changes = []
     before_a = before_b = 0                           # changed lines of groups already passed
