@@ -23,13 +23,12 @@ import itertools
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass
 
 from .browse import NotFound, _walk
 from .hunks import changed_flags
-from .linediff import split_lines
 from .packformat import OBJ_BLOB
+from .renames import MAX_SCORE, MINIMUM_SCORE, basename, blob_spans, copied_bytes, is_regular
 from .trees import MODE_GITLINK, TreeCache, changed_paths, is_tree
 
 BINARY_PROBE = 8000          # git looks for a NUL in this many leading bytes
@@ -303,29 +302,23 @@ class _Walk:
 
 
 # -- rename detection (diffcore-rename's rules, for one destination) -------------------------------
-MAX_SCORE = 60000
-MIN_SCORE = MAX_SCORE // 2                                     # -M50%
+MIN_SCORE = MINIMUM_SCORE                                      # -M50%
 MIN_BASENAME_SCORE = MIN_SCORE + (MAX_SCORE - MIN_SCORE) // 2  # a same-named file: 75%
-REGULAR = 0o100000
-
-
-def _basename(path):
-    return path.rsplit(b"/", 1)[-1]
 
 
 def _best_rename(store, sources, path, blob, mode):
     if not sources:
         return None
-    name = _basename(path)
+    name = basename(path)
     exact = [s for s in sources if s[1] == blob]
     if exact:       # identical content: a source with the same name first, then path order
-        return next((s for s in exact if _basename(s[0]) == name), exact[0])
-    if mode & 0o170000 != REGULAR:
+        return next((s for s in exact if basename(s[0]) == name), exact[0])
+    if not is_regular(mode):
         return None                                  # symlinks are renamed only unchanged
-    regular = [s for s in sources if s[2] & 0o170000 == REGULAR]
+    regular = [s for s in sources if is_regular(s[2])]
     dst_size = store.reader.info(blob)[1]
     dst_chunks = None
-    same_name = [s for s in regular if _basename(s[0]) == name]
+    same_name = [s for s in regular if basename(s[0]) == name]
     scored = []
     for source in regular:
         src_size = store.reader.info(source[1])[1]
@@ -333,8 +326,8 @@ def _best_rename(store, sources, path, blob, mode):
         if big == 0 or big * (MAX_SCORE - MIN_SCORE) < (big - small) * MAX_SCORE:
             continue                                 # too different in size to reach 50%
         if dst_chunks is None:
-            dst_chunks = _spans(store.get(blob)[1])
-        copied = _copied(_spans(store.get(source[1])[1]), dst_chunks)
+            dst_chunks = _span_counts(store, blob)
+        copied = copied_bytes(_span_counts(store, source[1]), dst_chunks)
         scored.append((copied * MAX_SCORE // big, source))
     if len(same_name) == 1:          # git first pairs files that kept their (unique) name
         score = next((sc for sc, s in scored if s is same_name[0]), 0)
@@ -342,29 +335,14 @@ def _best_rename(store, sources, path, blob, mode):
             return same_name[0]
     best = None
     for score, source in scored:
-        rank = (score, _basename(source[0]) == name)
+        rank = (score, basename(source[0]) == name)
         if score >= MIN_SCORE and (best is None or rank > best[0]):
             best = (rank, source)
     return best[1] if best else None
 
 
-def _spans(data):
-    """Content -> {chunk: bytes}: lines cut at 64 bytes, CR of CRLF ignored in text (the unit of
-    git's similarity estimate)."""
-    if b"\0" not in data[:BINARY_PROBE]:
-        data = data.replace(b"\r\n", b"\n")
-    counts = Counter()
-    for line in split_lines(data):
-        if len(line) <= 64:
-            counts[line] += len(line)
-        else:
-            for i in range(0, len(line), 64):
-                counts[line[i:i + 64]] += len(line[i:i + 64])
-    return counts
-
-
-def _copied(src, dst):
-    return sum(min(n, dst[chunk]) for chunk, n in src.items() if chunk in dst)
+def _span_counts(store, oid):
+    return blob_spans(oid, lambda oid: store.get(oid)[1]).hashed()
 
 
 # -- passing lines through a diff -----------------------------------------------------------------

@@ -164,10 +164,10 @@ def _cached(key, compute, weigh=_array_bytes):
 
 def clear_caches():
     """Forget every snapshot and cached answer (tests and benchmarks measure cold calls with it)."""
-    from . import lastcommit
-    for cache in (_RESULTS, _INFOS, _TREES, lastcommit._SIZES, lastcommit._SPANS):
+    from . import lastcommit, renames
+    for cache in (_RESULTS, _INFOS, _TREES, lastcommit._SIZES):
         cache.clear()
-    lastcommit._CHUNK_HASHES.clear()
+    renames.clear_span_cache()
     with _GRAPHS_LOCK:
         _GRAPHS.clear()
 

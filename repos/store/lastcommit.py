@@ -15,13 +15,13 @@ Answers are cached per (commit, directory).
 names the file it came from; reproduced below, exact matches and git's similarity estimate alike.
 """
 import heapq
-import re
 from array import array
-from collections import Counter
 
 from .history import (_BATCH, _LRU, _RESULTS, _cached, _ids, _lookup, _order, _path_bytes, _touching, _tree_of,
                       _Trees, commit_infos)
 from .packformat import OBJ_BLOB
+from .patchtext import EMPTY_BLOB
+from .renames import MAX_SCORE, MINIMUM_SCORE, basename, blob_spans, copied_bytes, is_regular
 from .trees import is_tree
 
 _NONE = -1  # an entry no commit of the walk touches (e.g. beyond a shallow boundary)
@@ -260,21 +260,9 @@ class _Followed:
 # source; deleted ones are preferred (a rename) over ones that stay (a copy). Exact matches
 # first, then git's similarity estimate (diffcore-delta: bytes of matching line chunks).
 
-_MAX_SCORE = 60000
-_MIN_SCORE = 30000          # git's default: 50%
 _IDENTICAL_TRIES = 100      # git looks at no more identical sources than this
 _SLOTS = 4                  # candidates git keeps per destination (NUM_CANDIDATE_PER_DST)
 _SIZES = _LRU(8 << 20)      # blob oid -> size
-_EMPTY_BLOB = bytes.fromhex("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
-_SPANS = _LRU(16 << 20)     # blob oid -> _Spans
-
-
-def _regular(mode):
-    return mode & 0o170000 == 0o100000
-
-
-def _basename(path):
-    return path.rsplit(b"/", 1)[-1]
 
 
 def _all_files(store, trees, tree):
@@ -319,21 +307,21 @@ def _copy_source(store, trees, old_tree, new_tree, path, new_entry):
     its (mode, oid)), or None."""
     found = _identical_source(store, trees, old_tree, new_tree, path, new_entry)
     mode, oid = new_entry
-    if found or oid == _EMPTY_BLOB or not _regular(mode):
+    if found or oid == EMPTY_BLOB or not is_regular(mode):
         return found or None     # git's estimate finds nothing similar to an empty file
     sources = _all_files(store, trees, old_tree)
     if found is None:  # identical files can only score 0 here: git takes the first
         match = next((src[0] for src in sources if _identical(new_entry, src[1], src[2])), None)
         if match is not None:
             return match
-    name = _basename(path)
-    sizes = _blob_sizes(store, [oid] + [s[2] for s in sources if _regular(s[1])])
+    name = basename(path)
+    sizes = _blob_sizes(store, [oid] + [s[2] for s in sources if is_regular(s[1])])
     target = (oid, sizes.get(oid, 0))
     slots = [None] * _SLOTS
     for src_path, src_mode, src_oid in sources:
-        score = _similarity(store, (src_oid, sizes.get(src_oid, 0)), target) if _regular(src_mode) else 0
-        _record_if_better(slots, (score, _basename(src_path) == name, src_path))
-    ranked = sorted((slot for slot in slots if slot is not None and slot[0] >= _MIN_SCORE),
+        score = _similarity(store, (src_oid, sizes.get(src_oid, 0)), target) if is_regular(src_mode) else 0
+        _record_if_better(slots, (score, basename(src_path) == name, src_path))
+    ranked = sorted((slot for slot in slots if slot is not None and slot[0] >= MINIMUM_SCORE),
                     key=lambda slot: (-slot[0], -slot[1]))     # stable, as git's STABLE_QSORT
     for slot in ranked:          # a rename first, then a copy
         entry = _lookup(trees, new_tree, slot[2].split(b"/"))
@@ -345,7 +333,7 @@ def _copy_source(store, trees, old_tree, new_tree, path, new_entry):
 def _identical(new_entry, src_mode, src_oid):
     """git's exact match: the same blob; non-regular files (symlinks) also of the same mode."""
     mode, oid = new_entry
-    return src_oid == oid and ((_regular(src_mode) and _regular(mode)) or src_mode == mode)
+    return src_oid == oid and ((is_regular(src_mode) and is_regular(mode)) or src_mode == mode)
 
 
 def _identical_source(store, trees, old_tree, new_tree, path, new_entry):
@@ -356,14 +344,14 @@ def _identical_source(store, trees, old_tree, new_tree, path, new_entry):
     files with its basename from the paths index; otherwise the parent is walked in git's order,
     only as far as needed."""
     mode, oid = new_entry
-    name = _basename(path)
+    name = basename(path)
     deleted = [src for src in _deleted_files(trees, old_tree, new_tree) if _identical(new_entry, src[1], src[2])]
     deleted_paths = {src[0] for src in deleted}
-    top = 2 if any(_basename(src[0]) == name for src in deleted) else 1
-    if oid != _EMPTY_BLOB:
+    top = 2 if any(basename(src[0]) == name for src in deleted) else 1
+    if oid != EMPTY_BLOB:
         # Many identical files are unlikely but for the empty one: git's limit of 100 is ignored.
         if top == 2:
-            return next(src[0] for src in deleted if _basename(src[0]) == name)
+            return next(src[0] for src in deleted if basename(src[0]) == name)
         like = store.con.execute(
             "SELECT path FROM paths WHERE path = ? OR (length(path) > ? AND substr(path, ?) = ?)",
             (name, len(name) + 1, -len(name) - 1, b"/" + name)).fetchall()
@@ -382,7 +370,7 @@ def _first_best(candidates, deleted_paths, name, top):
     """git's find_identical_files over identical `candidates` in path order; stops at score `top`."""
     best, best_score, tries = "", -1, _IDENTICAL_TRIES
     for src_path, _, _ in candidates:
-        score = (src_path in deleted_paths) + (_basename(src_path) == name)
+        score = (src_path in deleted_paths) + (basename(src_path) == name)
         if score > best_score:
             best, best_score = src_path, score
             if score == top:
@@ -446,72 +434,19 @@ def _record_if_better(slots, candidate):
 def _similarity(store, src, dst):
     """git's estimate_similarity (0..60000) of blobs src and dst, given as (oid, size)."""
     big, small = max(src[1], dst[1]), min(src[1], dst[1])
-    if not dst[1] or big * (_MAX_SCORE - _MIN_SCORE) < (big - small) * _MAX_SCORE:
+    if not dst[1] or big * (MAX_SCORE - MINIMUM_SCORE) < (big - small) * MAX_SCORE:
         return 0
     a, b = _spans(store, src[0]), _spans(store, dst[0])
-    # Chunks compared as bytes can only match less than git's hashed chunks (distinct chunks
-    # whose hashes collide count as one), by a few bytes at most: a clear miss stays a miss.
-    estimate = a.common(b, hashed=False) * _MAX_SCORE // big
-    if estimate < _MIN_SCORE - 5000 and big > 2048:
+    # A clear miss without hashing is a miss: --follow scores a file against every file of the
+    # parent, and hashing them all cost twice the rest of the walk.
+    estimate = a.common_unhashed(b) * MAX_SCORE // big
+    if estimate < MINIMUM_SCORE - 5000 and big > 2048:
         return estimate
-    return a.common(b, hashed=True) * _MAX_SCORE // big
+    return copied_bytes(a.hashed(), b.hashed()) * MAX_SCORE // big
 
 
 def _spans(store, oid):
-    spans = _SPANS.get(oid)
-    if spans is None:
+    def data_of(oid):
         type_num, data = store.get(oid)
-        spans = _Spans(data if type_num == OBJ_BLOB else b"")
-        _SPANS.put(oid, spans, 200 + sum(100 + len(chunk) for chunk in spans.chunks))
-    return spans
-
-
-_CHUNK = re.compile(rb"[^\n]{0,63}\n|[^\n]{64}|[^\n]+")
-_HASHBASE = 107927
-_CHUNK_HASHES = {}
-
-
-def _span_hash(chunk):
-    """git's diffcore-delta hash of one chunk (32-bit unsigned arithmetic), remembered."""
-    h = _CHUNK_HASHES.get(chunk)
-    if h is None:
-        a1 = a2 = 0
-        for c in chunk:
-            old = a1
-            a1 = (((a1 << 7) ^ (a2 >> 25)) + c) & 0xFFFFFFFF
-            a2 = ((a2 << 7) ^ (old >> 25)) & 0xFFFFFFFF
-        h = ((a1 + a2 * 0x61) & 0xFFFFFFFF) % _HASHBASE
-        if len(_CHUNK_HASHES) > 50_000:   # ~7 MB
-            _CHUNK_HASHES.clear()
-        _CHUNK_HASHES[chunk] = h
-    return h
-
-
-class _Spans:
-    """A blob cut as git's similarity estimate cuts it: at each LF and every 64 bytes, a CR before
-    an LF dropped in text. `chunks`: distinct chunk -> occurrences; `hashed()`: chunk hash ->
-    bytes (distinct chunks whose hashes collide count together, as in git)."""
-
-    def __init__(self, data):
-        if b"\0" not in data[:8000]:
-            data = data.replace(b"\r\n", b"\n")
-        self.chunks = Counter(_CHUNK.findall(data))
-        self._hashed = None
-
-    def hashed(self):
-        if self._hashed is None:
-            counts = {}
-            for chunk, n in self.chunks.items():
-                h = _span_hash(chunk)
-                counts[h] = counts.get(h, 0) + n * len(chunk)
-            self._hashed = counts
-        return self._hashed
-
-    def common(self, other, hashed):
-        """Bytes of this blob's chunks that `other` has too (git's src_copied when self is the
-        source)."""
-        if hashed:
-            mine, theirs = self.hashed(), other.hashed()
-            return sum(min(mine[h], theirs[h]) for h in mine.keys() & theirs.keys())
-        mine, theirs = self.chunks, other.chunks
-        return sum(len(c) * min(mine[c], theirs[c]) for c in mine.keys() & theirs.keys())
+        return data if type_num == OBJ_BLOB else b""
+    return blob_spans(oid, data_of)

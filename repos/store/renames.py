@@ -67,19 +67,41 @@ def _spans(data):
     return spans
 
 
+class BlobSpans:
+    """A blob cut as diffcore-delta cuts it (CR of CRLF dropped in text). `chunks`: distinct span ->
+    occurrences, cheap to build; `hashed()`: {span hash: bytes}, git's own counts (distinct spans
+    whose hashes collide count together), computed on first use."""
+    __slots__ = ("chunks", "_hashed")
+
+    def __init__(self, data):
+        if not is_binary(data):
+            data = data.replace(b"\r\n", b"\n")
+        self.chunks = Counter(_spans(data))
+        self._hashed = None
+
+    def hashed(self):
+        if self._hashed is None:
+            counts = {}
+            by_width = {}
+            for span, times in self.chunks.items():       # repeated lines are hashed once
+                by_width.setdefault((len(span) + 15) // 16, []).append((span, times))
+            for quarter, group in by_width.items():
+                spans = [span for span, _ in group]
+                for key, (span, times) in zip(_span_hashes(spans, quarter * 16), group):
+                    counts[key] = counts.get(key, 0) + len(span) * times
+            self._hashed = counts
+        return self._hashed
+
+    def common_unhashed(self, other):
+        """Bytes of equal spans, without hashing: at most a few bytes under copied_bytes of the
+        hashed counts (only hash collisions add to those), so a clear miss here stays a miss."""
+        mine, theirs = self.chunks, other.chunks
+        return sum(len(c) * min(n, theirs[c]) for c, n in mine.items() if c in theirs)
+
+
 def span_counts(data):
     """{span hash: bytes} for one blob, as diffcore-delta counts them."""
-    if not is_binary(data):
-        data = data.replace(b"\r\n", b"\n")
-    counts = {}
-    by_width = {}
-    for span, times in Counter(_spans(data)).items():       # repeated lines are hashed once
-        by_width.setdefault((len(span) + 15) // 16, []).append((span, times))
-    for quarter, group in by_width.items():
-        spans = [span for span, _ in group]
-        for key, (span, times) in zip(_span_hashes(spans, quarter * 16), group):
-            counts[key] = counts.get(key, 0) + len(span) * times
-    return counts
+    return BlobSpans(data).hashed()
 
 
 def _span_hashes(spans, width):
@@ -114,13 +136,35 @@ def copied_bytes(src_counts, dst_counts):
     return sum(min(n, get(key, 0)) for key, n in src_counts.items())
 
 
-class _Blobs:
-    """Sizes and span counts of the blobs rename detection looks at, read at most once. Span
-    counts are addressed by blob id, so a small module-wide cache keeps them across diffs."""
+_SPANS = OrderedDict()              # (blob oid, tail rule) -> BlobSpans, least recently used first
+_SPANS_LOCK = threading.Lock()
+_SPANS_ITEMS = 2000
 
-    _cache = OrderedDict()
-    _cache_lock = threading.Lock()
-    _CACHE_ITEMS = 2000
+
+def blob_spans(oid, data_of):
+    """BlobSpans of blob `oid` (data_of(oid) reads it), kept in a small module-wide cache:
+    addressed by blob id, they never go stale. Diffs, blame and --follow share it."""
+    key = (oid, COUNT_UNTERMINATED_TAIL)
+    with _SPANS_LOCK:
+        spans = _SPANS.get(key)
+        if spans is not None:
+            _SPANS.move_to_end(key)
+            return spans
+    spans = BlobSpans(data_of(oid))
+    with _SPANS_LOCK:
+        _SPANS[key] = spans
+        if len(_SPANS) > _SPANS_ITEMS:
+            _SPANS.popitem(last=False)
+    return spans
+
+
+def clear_span_cache():
+    with _SPANS_LOCK:
+        _SPANS.clear()
+
+
+class _Blobs:
+    """Sizes of the blobs rename detection looks at, read at most once, and their span counts."""
 
     def __init__(self, size_of, data_of):
         self.size_of = size_of
@@ -134,18 +178,7 @@ class _Blobs:
         return size
 
     def counts(self, oid):
-        key = (oid, COUNT_UNTERMINATED_TAIL)
-        with self._cache_lock:
-            counts = self._cache.get(key)
-            if counts is not None:
-                self._cache.move_to_end(key)
-                return counts
-        counts = span_counts(self.data_of(oid))
-        with self._cache_lock:
-            self._cache[key] = counts
-            if len(self._cache) > self._CACHE_ITEMS:
-                self._cache.popitem(last=False)
-        return counts
+        return blob_spans(oid, self.data_of).hashed()
 
 
 def _similarity(blobs, src, dst, minimum):
@@ -274,5 +307,5 @@ def similarity_percent(score):
     return score * 100 // MAX_SCORE
 
 
-__all__ = ["find_renames", "span_counts", "copied_bytes", "similarity_percent", "is_binary", "MAX_SCORE",
+__all__ = ["find_renames", "span_counts", "blob_spans", "BlobSpans", "copied_bytes", "similarity_percent", "is_binary", "MAX_SCORE",
            "RENAME_LIMIT", "COUNT_UNTERMINATED_TAIL"]
