@@ -3,7 +3,6 @@ only on object ids kept in the fragment cache. Views call these; templates get p
 from dataclasses import dataclass
 
 from repos.fragments import cached
-from repos.render.filetypes import is_binary
 from repos.render.languages import language_stats
 from repos.store import history
 from repos.store.browse import NotFound, list_tree, resolve_commit
@@ -193,10 +192,3 @@ def branch_details(repo, store, branches, default_name, *, page=1, per_page=50):
                                    lambda b=b: history.ahead_behind(store, default.commit, b.commit))
         out.append(BranchInfo(b, infos.get(b.commit), ahead, behind, b is default))
     return out, len(ordered) > page * per_page
-
-
-def read_text_blob(data):
-    """(text or None, is_binary)."""
-    if is_binary(data):
-        return None, True
-    return data.decode("utf-8", "replace"), False

@@ -34,9 +34,3 @@ def _approximate_size(value):
         return 64 + sum(_approximate_size(k) + _approximate_size(v) for k, v in list(value.items())[:64]) \
             * max(1, len(value)) // max(1, min(len(value), 64))
     return 256
-
-
-def clear():
-    with _lock:
-        _cache.items.clear()
-        _cache.used = 0

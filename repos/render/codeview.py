@@ -1,6 +1,5 @@
 """The HTML of big page bodies, built as strings: a template loop over thousands of lines costs
 tens of milliseconds, a join costs one. Every piece of content is escaped before it is joined."""
-from html import escape
 
 
 def code_table(lines_html, *, start=1):
@@ -27,10 +26,3 @@ def blame_table(groups, lines_html):
                          f'<td class="lc">{lines_html[number - 1]}')
     parts.append("</tbody></table>")
     return "".join(parts)
-
-
-def plain_lines(text):
-    """Escaped lines of `text`, for content shown without highlighting."""
-    if text.endswith("\n"):
-        text = text[:-1]
-    return [escape(line, quote=False) for line in text.split("\n")] if text else []

@@ -1,7 +1,6 @@
 """Diffs as HTML, unified or side by side, one collapsible block per file (a <details>, so
 collapsing needs no JavaScript). Built as strings for the same reason as codeview."""
 from html import escape
-from urllib.parse import quote
 
 STATUS_WORDS = {"A": "added", "D": "deleted", "M": "modified", "R": "renamed", "T": "type changed"}
 
@@ -78,12 +77,3 @@ def diff_html(diff, *, view, blob_url, split_rows):
                              '<p class="note">Empty file.</p>')
         parts.append("</details>")
     return "".join(parts)
-
-
-def file_anchor_list(diff):
-    """[(number, patch)] for the summary table of changed files."""
-    return list(enumerate(diff.files))
-
-
-def quote_path(path):
-    return quote(path, safe="/")

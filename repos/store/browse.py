@@ -161,14 +161,9 @@ def read_blob(store, commit, path):
     return Entry(name, path.strip("/"), mode, oid, kind, len(data)), data
 
 
-def object_at(store, commit, path):
-    """The id of the object at `path` in `commit` (a tree for "" or a directory); raises NotFound."""
-    return _walk(store, commit, path)[1]
-
-
 def path_kind(store, commit, path):
     """"tree", "blob", "symlink" or "submodule" for `path` in `commit`; raises NotFound."""
     return _kind(_walk(store, commit, path)[0])
 
 
-__all__ = ["NotFound", "Resolved", "Entry", "resolve", "resolve_commit", "list_tree", "read_blob", "path_kind", "object_at"]
+__all__ = ["NotFound", "Resolved", "Entry", "resolve", "resolve_commit", "list_tree", "read_blob", "path_kind"]

@@ -14,9 +14,14 @@ from repos.render.highlight import highlight_lines, lexer_name
 from repos.render.markdown import LinkContext, find_readme, is_markdown, render_markdown
 from repos.store import blame as blame_store
 from repos.store import history
-from repos.store.browse import NotFound, object_at, path_kind, read_blob, resolve
+from repos.store.browse import NotFound, path_kind, read_blob, resolve
 from repos.views.common import (
-    cache_headers, etag_for, is_full_sha, not_modified, render_page, repo_page,
+    cache_headers,
+    etag_for,
+    is_full_sha,
+    not_modified,
+    render_page,
+    repo_page,
 )
 from repos.views.timefmt import age
 
@@ -56,6 +61,11 @@ class Located:
     def parent_url(self):
         return self.url("tree", self.path.rpartition("/")[0])
 
+    def links(self, directory):
+        """How Markdown in `directory` at this ref resolves relative links and images."""
+        return LinkContext(blob_base=self.blob_base, raw_base=self.ctx.url("raw", self.ref),
+                           tree_base=self.tree_base, directory=directory)
+
     @property
     def crumbs(self):
         """[(name, tree url)] from the root to the current path."""
@@ -64,10 +74,6 @@ class Located:
         for i, part in enumerate(parts):
             out.append((part, self.url("tree", "/".join(parts[: i + 1]))))
         return out
-
-
-def _switcher(ctx):
-    return browsing.switcher(ctx.repo, ctx.store)
 
 
 def _readme(ctx, here, rows):
@@ -79,8 +85,7 @@ def _readme(ctx, here, rows):
     if (entry.size or 0) > MAX_SHOWN_BYTES:
         return None
     path = f"{here.path}/{chosen}" if here.path else chosen
-    links = LinkContext(blob_base=ctx.url("blob", here.ref), raw_base=ctx.url("raw", here.ref),
-                        tree_base=ctx.url("tree", here.ref), directory=here.path)
+    links = here.links(here.path)
 
     def build():
         _, data = read_blob(ctx.store, here.commit, path)
@@ -121,7 +126,7 @@ def _tree_page(request, ctx, here, *, home):
     rows = browsing.tree_rows(ctx.repo, ctx.store, here.commit, here.path)
     context = {
         "here": here, "rows": rows, "readme": _readme(ctx, here, rows), "home": home,
-        "head": history.commit_info(ctx.store, here.commit), **_switcher(ctx),
+        "head": history.commit_info(ctx.store, here.commit), **browsing.switcher(ctx.repo, ctx.store),
     }
     if home:
         context.update(
@@ -134,7 +139,7 @@ def _tree_page(request, ctx, here, *, home):
                        immutable=here.immutable)
 
 
-def _highlighted(ctx, entry, text):
+def _highlighted(entry, text):
     return cached(("hl", entry.oid, entry.name), lambda: highlight_lines(text, entry.name))
 
 
@@ -152,7 +157,7 @@ def blob(request, ctx, spec):
             return HttpResponseRedirect(here.url("tree"))
         raise
     context = {"here": here, "entry": entry, "raw_url": here.url("raw"), "symlink": None, "rendered": None,
-               "lines": None, **_switcher(ctx)}
+               "lines": None, **browsing.switcher(ctx.repo, ctx.store)}
     show_plain = request.GET.get("plain") == "1"
     if entry.kind == "symlink":
         context["symlink"] = data.decode("utf-8", "replace")
@@ -168,12 +173,10 @@ def blob(request, ctx, spec):
         context["lines"] = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
         context["language"] = lexer_name(entry.name)
         if is_markdown(entry.name) and not show_plain:
-            directory = here.path.rpartition("/")[0]
-            links = LinkContext(blob_base=ctx.url("blob", here.ref), raw_base=ctx.url("raw", here.ref),
-                                tree_base=ctx.url("tree", here.ref), directory=directory)
+            links = here.links(here.path.rpartition("/")[0])
             context["rendered"] = cached(("md", entry.oid, links), lambda: render_markdown(text, links=links))
         else:
-            context["code"] = codeview.code_table(_highlighted(ctx, entry, text))
+            context["code"] = codeview.code_table(_highlighted(entry, text))
         context["markdown_file"] = is_markdown(entry.name)
         context["show_plain"] = show_plain
     return render_page(request, ctx, "repos/blob", context, etag=etag, immutable=here.immutable)
@@ -210,7 +213,7 @@ def blame(request, ctx, spec):
     etag = etag_for(request, ctx, here.commit, "blame")
     if (response := not_modified(request, etag)):
         return response
-    context = {"here": here, **_switcher(ctx)}
+    context = {"here": here, **browsing.switcher(ctx.repo, ctx.store)}
     try:
         result = cached(("blame", ctx.repo.store_id, here.commit, here.path),
                         lambda: blame_store.blame(ctx.store, here.commit, here.path))
@@ -218,17 +221,16 @@ def blame(request, ctx, spec):
         context["refusal"] = str(error)
     else:
         infos = {c.oid: c for c in history.commit_infos(ctx.store, list({r.commit for r in result.ranges}))}
-        entry_name = here.path.rpartition("/")[2]
-        lines_html = cached(("hl", object_at(ctx.store, here.commit, here.path), entry_name),
-                            lambda: highlight_lines("\n".join(result.lines) + "\n", entry_name))
+        entry, data = read_blob(ctx.store, here.commit, here.path)
+        lines_html = _highlighted(entry, data.decode("utf-8", "replace"))
+        ranges = _merged_ranges(result.ranges)
         groups = []
-        for r in _merged_ranges(result.ranges):
-            info = infos[r.commit]
+        for r in ranges:
             parent = cached(("blame-parent", ctx.repo.store_id, r.commit, r.orig_path),
                             lambda r=r: blame_store.blame_parent(ctx.store, r))
-            groups.append((r.start, r.count, _blame_head(ctx, info, parent)))
+            groups.append((r.start, r.count, _blame_head(ctx, infos[r.commit], parent)))
         context["table"] = codeview.blame_table(groups, lines_html)
-        context["groups"] = [(r, infos[r.commit]) for r in _merged_ranges(result.ranges)]
+        context["groups"] = [(r, infos[r.commit]) for r in ranges]
         context["lines"] = result.lines
     return render_page(request, ctx, "repos/blame", context, etag=etag, immutable=here.immutable)
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
 from accounts.access import READ, AccessError, access_repo
@@ -24,6 +25,8 @@ STORES = StorePool()
 PAGE_VERSION = "3.1"
 IMMUTABLE_SECONDS = 365 * 24 * 3600
 REF_SECONDS = 30
+# What a page depends on besides its URL: the format asked for and who is asking.
+VARY = ("Accept", "Cookie", "Authorization")
 
 
 class RepoContext:
@@ -119,18 +122,24 @@ def cache_headers(response, ctx, etag=None, immutable=False):
         response["Cache-Control"] = f"{audience}, max-age={IMMUTABLE_SECONDS}, immutable"
     else:
         response["Cache-Control"] = f"{audience}, max-age={REF_SECONDS}"
-    response["Vary"] = "Accept, Cookie, Authorization"
+    patch_vary_headers(response, VARY)
     return response
 
 
-def render_page(request, ctx, template, context, *, etag=None, immutable=False, status=200):
-    """templates/TEMPLATE.html, or TEMPLATE.md for agents, with the repository's caching headers."""
-    context = {"ctx": ctx, "repo": ctx.repo, **context}
+def negotiated(request, template, context, status=200):
+    """templates/TEMPLATE.html, or TEMPLATE.md for agents."""
     if wants_markdown(request):
         body = render_to_string(f"{template}.md", context, request)
         response = HttpResponse(body, content_type="text/markdown; charset=utf-8", status=status)
     else:
         response = HttpResponse(render_to_string(f"{template}.html", context, request), status=status)
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def render_page(request, ctx, template, context, *, etag=None, immutable=False, status=200):
+    """A repository page (negotiated) with the repository's caching headers."""
+    response = negotiated(request, template, {"ctx": ctx, "repo": ctx.repo, **context}, status)
     return cache_headers(response, ctx, etag, immutable)
 
 
@@ -143,4 +152,4 @@ def page_number(request, maximum=100000):
 
 
 __all__ = ["STORES", "RepoContext", "repo_page", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
-           "cache_headers", "render_page", "page_number"]
+           "cache_headers", "negotiated", "render_page", "page_number"]

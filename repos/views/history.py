@@ -12,6 +12,7 @@ from repos.store import history
 from repos.store.browse import NotFound, resolve_commit
 from repos.views.code import Located
 from repos.views.common import etag_for, is_full_sha, not_modified, page_number, render_page, repo_page
+from repos.views.timefmt import local_time
 
 PER_PAGE = 30
 
@@ -46,16 +47,11 @@ def commits(request, ctx, spec=""):
     if page > 1:
         prev_url = "?" + urlencode({**base_query, "page": page - 1})
     context = {"here": here, "log": log, "page": page, "author": author or "", "next_url": next_url,
-               "prev_url": prev_url, "days": _by_day(log.commits), **_switch(ctx)}
+               "prev_url": prev_url, "days": _by_day(log.commits), **browsing.switcher(ctx.repo, ctx.store)}
     return render_page(request, ctx, "repos/commits", context, etag=etag, immutable=here.immutable)
 
 
-def _switch(ctx):
-    return browsing.switcher(ctx.repo, ctx.store)
-
-
 def _by_day(infos):
-    from repos.views.timefmt import local_time
     days = []
     for info in infos:
         day = local_time(info.committer_time, info.committer_tz)[:10]

@@ -5,10 +5,17 @@ from django.http import Http404, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from repos import browsing
-from repos.store import archive
+from repos.selectors import store_path
+from repos.store import RepoStore, archive
 from repos.store.browse import NotFound, resolve_commit
 from repos.views.common import (
-    cache_headers, etag_for, is_full_sha, not_modified, page_number, render_page, repo_page,
+    cache_headers,
+    etag_for,
+    is_full_sha,
+    not_modified,
+    page_number,
+    render_page,
+    repo_page,
 )
 
 PER_PAGE = 50
@@ -71,8 +78,6 @@ def download(request, ctx, spec, fmt):
 def _pooled(ctx, stream, commit, prefix):
     """The archive is written after the view returns: read it from a store of its own, since the
     borrowed one goes back to the pool when the view ends."""
-    from repos.selectors import store_path
-    from repos.store import RepoStore
     store = RepoStore.open(store_path(ctx.repo))
     try:
         yield from stream(store, commit, prefix)
