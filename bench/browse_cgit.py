@@ -17,7 +17,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PYTHON, ROOT, BenchError, log  # noqa: E402
-from bench.procs import descendants  # noqa: E402
+from bench.procs import descendants, stop_server_process  # noqa: E402
 from tests.support import githttpd  # noqa: E402
 
 CGIT = Path(os.environ.get("FORGE_BENCH_CGIT", "/usr/lib/cgit/cgit.cgi"))
@@ -97,13 +97,7 @@ class CgitSide:
         return descendants(self.proc.pid)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_server_process(self.proc)
 
 
 def main():

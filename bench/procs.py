@@ -1,6 +1,7 @@
 """Memory of the server processes: the process tree from /proc, and the summed RSS of a set of
 processes sampled in a background thread while an operation runs (Linux only)."""
 import os
+import subprocess
 import threading
 
 
@@ -94,3 +95,14 @@ class RssSampler(threading.Thread):
         self.join()
         self.peak = max(self.peak, rss_bytes(self.pids_fn()))
         return self.peak
+
+
+def stop_server_process(proc):
+    """End a server process that runs until its stdin closes; kill it if it lingers."""
+    if proc.poll() is None:
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

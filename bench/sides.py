@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.common import GUNICORN, PYTHON, ROOT, BenchError, dir_size, log
 from bench.gitcli import Git
-from bench.procs import children, descendants
+from bench.procs import children, descendants, stop_server_process
 
 
 def free_port() -> int:
@@ -64,13 +64,7 @@ class GitSide:
         return f"git http-backend ({self.git.out('--version')})"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_server_process(self.proc)
 
 
 class ForgeSide:
