@@ -6,7 +6,7 @@ In order:
    carrying a token (Basic with the token as password, Bearer, or `token`) makes an agent;
    a presented token that is not valid is answered 401 at once;
 3. otherwise the session's user, or anonymous.
-The result is `request.actor`, and is written back as the X-Forge-Actor-* request headers.
+The result is `request.actor` (and `request.actor_source`, which of the three made it), and is written back as the X-Forge-Actor-* request headers.
 """
 import base64
 import binascii
@@ -33,10 +33,11 @@ class ActorMiddleware:
 
     def __call__(self, request):
         try:
-            actor = resolve_actor(request)
+            actor, source = resolve_actor(request)
         except BadCredentials:
             return unauthorized()
         request.actor = actor
+        request.actor_source = source
         _write_actor_headers(request.META, actor)
         return self.get_response(request)
 
@@ -47,10 +48,15 @@ def unauthorized(message: str = "Bad credentials") -> HttpResponse:
     return response
 
 
-def resolve_actor(request) -> Actor:
+PROXY, TOKEN, SESSION = "proxy", "token", "session"
+
+
+def resolve_actor(request) -> tuple[Actor, str | None]:
+    """The actor and what established it: PROXY, TOKEN, SESSION, or None for anonymous."""
     meta = request.META
     if _from_trusted_proxy(meta) and f"{HEADER_PREFIX}KIND" in meta:
-        return _actor_from_proxy_headers(meta)
+        actor = _actor_from_proxy_headers(meta)
+        return actor, None if actor.is_anonymous else PROXY
     _drop_actor_headers(meta)
     token_value = _presented_token(meta.get("HTTP_AUTHORIZATION", ""))
     if token_value is not None:
@@ -60,11 +66,11 @@ def resolve_actor(request) -> Actor:
         # A token is not sent by browsers on their own, so a request carrying one cannot be a
         # cross-site forgery; API clients must not need a CSRF cookie.
         request._dont_enforce_csrf_checks = True
-        return agent_actor(token.user, token.scope_set, token_id=token.pk)
+        return agent_actor(token.user, token.scope_set, token_id=token.pk), TOKEN
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_active:
-        return user_actor(user)
-    return ANONYMOUS
+        return user_actor(user), SESSION
+    return ANONYMOUS, None
 
 
 def _from_trusted_proxy(meta) -> bool:

@@ -15,7 +15,7 @@ RESERVED_USERNAMES = frozenset(
     {
         "login", "logout", "signup", "settings", "new", "api", "static", "admin", "explore", "-",
         "about", "help", "search", "assets", "media", "health", "metrics", "favicon.ico",
-        "robots.txt", "repos", "users", "orgs",
+        "robots.txt", "repos", "users", "orgs", "oauth",
     }
 )  # fmt: skip
 
@@ -53,3 +53,12 @@ def create_user(name: str, email: str = "", password: str | None = None, admin: 
         # Someone took the name (in another letter case) between the check and the insert.
         raise ValueError(f"the user name {name!r} is taken") from None
     return user
+
+
+def register_user(name: str, email: str = "", password: str | None = None):
+    """An account made by signing up (a form or GitHub): the site's first account becomes its admin,
+    so a fresh install needs no command line to be administered."""
+    User = get_user_model()
+    with transaction.atomic():
+        first = not User.objects.exists()
+        return create_user(name, email=email, password=password, admin=first)

@@ -17,7 +17,7 @@ ALLOWED_HOSTS = env.comma_list(os.environ.get("FORGE_ALLOWED_HOSTS")) or ["*"]
 FORGE_TRUSTED_PROXIES = env.networks(os.environ.get("FORGE_TRUSTED_PROXIES"))
 FORGE_MAX_PUSH_BYTES = env.integer("FORGE_MAX_PUSH_BYTES", os.environ.get("FORGE_MAX_PUSH_BYTES"), 2 * env.GIB)
 
-# GitHub OAuth; the sign-in pipeline that uses these is wired up separately.
+# GitHub OAuth (social-auth-app-django); see the "GitHub sign-in" block below and accounts/github.py.
 FORGE_GITHUB_KEY = os.environ.get("FORGE_GITHUB_KEY", "")
 FORGE_GITHUB_SECRET = os.environ.get("FORGE_GITHUB_SECRET", "")
 FORGE_GITHUB_URL = os.environ.get("FORGE_GITHUB_URL", "https://github.com").rstrip("/")
@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "social_django",
+    "ninja",
     "accounts",
     "repos",
     "issues",
@@ -93,6 +95,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+# --- GitHub sign-in --------------------------------------------------------------------------------------------
+# Active only when FORGE_GITHUB_KEY and FORGE_GITHUB_SECRET are set.
+# --- end of GitHub sign-in -------------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,7 +1,11 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
+from accounts.views import auth as account_auth
+from accounts.views import settings as account_settings
+from accounts.views import tokens as account_tokens
 from forge import views
-from repos.views import code, git_http, history, refs
+from forge.api import api
+from repos.views import code, git_http, history, new, refs
 
 # OWNER/NAME or OWNER/NAME.git; the git routes come first so no web route can shadow them.
 GIT_REPOSITORY = r"^(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/"
@@ -12,6 +16,17 @@ urlpatterns = [
     re_path(GIT_REPOSITORY + r"git-upload-pack$", git_http.upload_pack, name="git-upload-pack"),
     re_path(GIT_REPOSITORY + r"git-receive-pack$", git_http.receive_pack, name="git-receive-pack"),
     path("", views.home, name="home"),
+    # Site paths come before OWNER/NAME; their first parts are reserved user names (accounts.services).
+    path("signup", account_auth.signup, name="signup"),
+    path("login", account_auth.login, name="login"),
+    path("logout", account_auth.logout, name="logout"),
+    path("settings", account_settings.account, name="account-settings"),
+    path("settings/password", account_settings.password, name="change-password"),
+    path("settings/tokens", account_tokens.tokens, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke", account_tokens.revoke, name="revoke-token"),
+    path("new", new.new_repository, name="new-repository"),
+    path("oauth/", include("social_django.urls", namespace="social")),
+    path("api/v3/", api.urls),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)\.git/?$", views.strip_git, name="repo-git-url"),
     path(f"{REPO}", code.repo_home, name="repo"),
     path(f"{REPO}/tree/<path:spec>", code.tree, name="tree"),
@@ -24,6 +39,7 @@ urlpatterns = [
     path(f"{REPO}/compare/<path:spec>", history.compare, name="compare"),
     path(f"{REPO}/branches", refs.branches, name="branches"),
     path(f"{REPO}/tags", refs.tags, name="tags"),
+    path(f"{REPO}/settings", include("repos.settings_urls")),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)/archive/(?P<spec>.+?)(?P<fmt>\.tar\.gz|\.zip)$", refs.download,
             name="archive"),
     path("<str:owner>", views.profile, name="profile"),

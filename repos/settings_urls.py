@@ -1,0 +1,2 @@
+"""The repository settings pages, under /OWNER/NAME/settings (included by forge/urls.py)."""
+urlpatterns = []
