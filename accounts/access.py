@@ -7,13 +7,16 @@ Who may do what (an agent acts as its owning user, and is further limited by its
 - write: the owner, or a collaborator with write permission; an agent also needs repo:write.
 - admin: the owner, or a site admin; an agent also needs the admin scope.
 An actor that may not read a repository is told it does not exist.
+
+The old name of a renamed repository (repos.models.RepositoryRedirect) still leads to it, with
+the same rules, unless a repository has since taken that name.
 """
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts.actor import Actor
 from accounts.scopes import ADMIN, REPO_READ, REPO_WRITE
-from repos.models import Collaborator, Repository
+from repos.models import Collaborator, Repository, RepositoryRedirect
 
 READ, WRITE, ADMIN_ACCESS = "read", "write", "admin"
 NEEDS = (READ, WRITE, ADMIN_ACCESS)
@@ -50,7 +53,8 @@ def access_repo(actor: Actor, owner: str, name: str, need: str) -> Repository:
     """The repository OWNER/NAME if `actor` may `need` ("read", "write" or "admin") it; raises otherwise."""
     if need not in NEEDS:
         raise ValueError(f"unknown access need {need!r}")
-    repo = Repository.objects.named(owner, strip_git_suffix(name)).select_related("owner").first()
+    name = strip_git_suffix(name)
+    repo = Repository.objects.named(owner, name).select_related("owner").first() or _renamed(owner, name)
     if repo is None:
         raise _hidden(actor)
     allowed = allowed_needs(actor, repo)
@@ -61,6 +65,13 @@ def access_repo(actor: Actor, owner: str, name: str, need: str) -> Repository:
             raise AuthRequired(f"{need} access needs credentials")
         raise AccessDenied(f"you may not {need} this repository")
     return repo
+
+
+def _renamed(owner: str, name: str) -> Repository | None:
+    """The repository once called OWNER/NAME (asked only when no repository is called so now).
+    Callers compare the name asked for with repo.full_name to tell a redirect was followed."""
+    redirect = RepositoryRedirect.objects.named(owner, name).select_related("repository__owner").first()
+    return redirect.repository if redirect else None
 
 
 def allowed_needs(actor: Actor, repo: Repository) -> frozenset[str]:

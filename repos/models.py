@@ -50,6 +50,36 @@ class Repository(models.Model):
         return f"/{self.full_name}"
 
 
+class RedirectQuerySet(models.QuerySet):
+    def named(self, owner: str, name: str):
+        """Redirects from OWNER/NAME, ignoring letter case (at most one: the constraint below)."""
+        return self.alias(lower_owner=Lower("owner__username"), lower_name=Lower("name")).filter(
+            lower_owner=owner.lower(), lower_name=name.lower()
+        )
+
+
+class RepositoryRedirect(models.Model):
+    """An old OWNER/NAME of a repository that was renamed: web pages under it answer 301 to the
+    new name and git is served in place. Each points straight at the repository (never at another
+    redirect), so renaming A to B to C leaves A and B both leading to it. A repository that comes to
+    have this name, new or renamed, takes the name over and the redirect goes."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RedirectQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("owner", Lower("name"), name="repos_redirect_unique_name_per_owner"),
+        ]
+
+    def __str__(self):
+        return f"{self.owner.username}/{self.name} -> {self.repository}"
+
+
 class Collaborator(models.Model):
     """A user other than the owner who may read, or read and write, a repository."""
 

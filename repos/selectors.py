@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from accounts.access import readable_filter
 from accounts.actor import Actor
-from repos.models import Repository
+from repos.models import Collaborator, Repository, RepositoryRedirect
 
 
 def store_path(repo: Repository) -> pathlib.Path:
@@ -33,3 +33,14 @@ def repositories_for_owner(owner_user, actor: Actor) -> list[Repository]:
         .select_related("owner")
         .order_by(Lower("name"))
     )
+
+
+def collaborators(repo: Repository) -> list[Collaborator]:
+    """The repository's collaborators with their users, by user name."""
+    return list(repo.collaborators.select_related("user").order_by(Lower("user__username")))
+
+
+def old_names(repo: Repository) -> list[str]:
+    """The names the repository had before, which still lead to it, oldest first."""
+    redirects = RepositoryRedirect.objects.filter(repository=repo).order_by("created_at", "pk")
+    return list(redirects.values_list("name", flat=True))
