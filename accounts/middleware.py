@@ -11,6 +11,7 @@ The result is `request.actor` (and `request.actor_source`, which of the three ma
 import base64
 import binascii
 import ipaddress
+import json
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -35,15 +36,19 @@ class ActorMiddleware:
         try:
             actor, source = resolve_actor(request)
         except BadCredentials:
-            return unauthorized()
+            return unauthorized(api=request.path.startswith("/api/"))
         request.actor = actor
         request.actor_source = source
         _write_actor_headers(request.META, actor)
         return self.get_response(request)
 
 
-def unauthorized(message: str = "Bad credentials") -> HttpResponse:
-    response = HttpResponse(message + "\n", status=401, content_type="text/plain; charset=utf-8")
+def unauthorized(message: str = "Bad credentials", api: bool = False) -> HttpResponse:
+    if api:  # GitHub's error body, which API clients parse
+        body = json.dumps({"message": message, "documentation_url": "https://docs.github.com/rest"})
+        response = HttpResponse(body, status=401, content_type="application/json; charset=utf-8")
+    else:
+        response = HttpResponse(message + "\n", status=401, content_type="text/plain; charset=utf-8")
     response["WWW-Authenticate"] = 'Basic realm="Forge"'
     return response
 
@@ -84,6 +89,23 @@ def _from_trusted_proxy(meta) -> bool:
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
     return any(address in network for network in trusted)
+
+
+def client_address(request) -> str:
+    """The client's IP address: REMOTE_ADDR, or behind a trusted proxy the address it forwarded for
+    (the right-most X-Forwarded-For entry that is not itself a trusted proxy)."""
+    meta = request.META
+    address = meta.get("REMOTE_ADDR", "")
+    if not _from_trusted_proxy(meta):
+        return address
+    for hop in reversed([part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a forged or garbled entry: trust nothing before it
+        if not _from_trusted_proxy({"REMOTE_ADDR": hop}):
+            return hop
+    return address
 
 
 def _actor_from_proxy_headers(meta) -> Actor:

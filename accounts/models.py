@@ -35,3 +35,15 @@ class AgentToken(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return False
         return self.user.is_active
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins counted per key ("name:alice" or "addr:192.0.2.1"), kept in the main database so
+    every gunicorn worker sees the same count (accounts.throttle)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.failures}"

@@ -1,6 +1,7 @@
 """Changing accounts. Agent tokens have their own module, accounts.tokens."""
 import re
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -55,6 +56,14 @@ def create_user(name: str, email: str = "", password: str | None = None, admin: 
     return user
 
 
+def signup_open() -> bool:
+    """Whether the sign-up form takes new accounts: FORGE_SIGNUP=open (the default), or, when it is
+    closed, still for the very first account, so a fresh install can be set up from the browser."""
+    if settings.FORGE_SIGNUP == "open":
+        return True
+    return not get_user_model().objects.exists()
+
+
 def register_user(name: str, email: str = "", password: str | None = None):
     """An account made by signing up (a form or GitHub): the site's first account becomes its admin,
     so a fresh install needs no command line to be administered."""
@@ -62,3 +71,14 @@ def register_user(name: str, email: str = "", password: str | None = None):
     with transaction.atomic():
         first = not User.objects.exists()
         return create_user(name, email=email, password=password, admin=first)
+
+
+def change_email(user, email: str) -> None:
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValueError(f"invalid email address {email!r}") from None
+    user.email = email
+    user.save(update_fields=["email"])

@@ -34,6 +34,13 @@ def integer(name: str, value: str | None, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def choice(name: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
+    value = (value or "").strip().lower() or default
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def comma_list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 

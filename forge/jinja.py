@@ -54,13 +54,18 @@ def _fence(text, info=""):
     return f"{ticks}{info}\n{text}{'' if text.endswith(chr(10)) or not text else chr(10)}{ticks}\n"
 
 
+def _epoch(value):
+    """Commit times are epoch seconds; database times are datetimes. Filters take either."""
+    return value.timestamp() if hasattr(value, "timestamp") else value
+
+
 def environment(**options):
     options["autoescape"] = select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False)
     env = Environment(**options)
     env.globals.update(static=static)
     env.filters.update(
-        age=lambda epoch: timefmt.age(epoch) if epoch is not None else "",
-        iso=lambda epoch: timefmt.iso_utc(epoch) if epoch is not None else "",
+        age=lambda epoch: timefmt.age(_epoch(epoch)) if epoch is not None else "",
+        iso=lambda epoch: timefmt.iso_utc(_epoch(epoch)) if epoch is not None else "",
         local_time=lambda epoch, tz: timefmt.local_time(epoch, tz or 0),
         hexsha=_hexsha, short=_short, size=_size, truncatechars=_truncatechars, pluralize=_pluralize,
         mdcell=_mdcell, fence=_fence,

@@ -15,6 +15,8 @@ DEBUG = env.flag(os.environ.get("FORGE_DEBUG"))
 ALLOWED_HOSTS = env.comma_list(os.environ.get("FORGE_ALLOWED_HOSTS")) or ["*"]
 
 FORGE_TRUSTED_PROXIES = env.networks(os.environ.get("FORGE_TRUSTED_PROXIES"))
+# "open": anyone may sign up; "closed": only the first account (then the admin runs `adduser`).
+FORGE_SIGNUP = env.choice("FORGE_SIGNUP", os.environ.get("FORGE_SIGNUP"), ("open", "closed"), "open")
 FORGE_MAX_PUSH_BYTES = env.integer("FORGE_MAX_PUSH_BYTES", os.environ.get("FORGE_MAX_PUSH_BYTES"), 2 * env.GIB)
 
 # GitHub OAuth (social-auth-app-django); see the "GitHub sign-in" block below and accounts/github.py.
@@ -100,6 +102,40 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 # --- GitHub sign-in --------------------------------------------------------------------------------------------
 # Active only when FORGE_GITHUB_KEY and FORGE_GITHUB_SECRET are set.
+if FORGE_GITHUB_KEY and FORGE_GITHUB_SECRET:
+    # accounts.github.GithubBackend: social_core's GitHub backend at FORGE_GITHUB_URL / FORGE_GITHUB_API_URL.
+    AUTHENTICATION_BACKENDS.append("accounts.github.GithubBackend")
+    # Failed flows (denied, state mismatch, already linked...) become a message on /login or /settings.
+    MIDDLEWARE.append("accounts.github.GithubErrorMiddleware")
+    SOCIAL_AUTH_GITHUB_KEY = FORGE_GITHUB_KEY
+    SOCIAL_AUTH_GITHUB_SECRET = FORGE_GITHUB_SECRET
+    SOCIAL_AUTH_GITHUB_SCOPE = ["read:user", "user:email"]
+    SOCIAL_AUTH_URL_NAMESPACE = "social"
+    # Accounts are found by GitHub id only, never by e-mail address (see accounts/github.py).
+    SOCIAL_AUTH_PIPELINE = [
+        "social_core.pipeline.social_auth.social_details",
+        "social_core.pipeline.social_auth.social_uid",
+        "social_core.pipeline.social_auth.auth_allowed",
+        "accounts.github.linked_user",
+        "accounts.github.one_github_account",
+        "accounts.github.create_account",
+        "social_core.pipeline.social_auth.associate_user",
+        "social_core.pipeline.social_auth.load_extra_data",
+        "accounts.github.announce",
+    ]
+    SOCIAL_AUTH_DISCONNECT_PIPELINE = [
+        "social_core.pipeline.disconnect.allowed_to_disconnect",
+        "social_core.pipeline.disconnect.get_entries",
+        "social_core.pipeline.disconnect.disconnect",
+        "accounts.github.announce_unlinked",
+    ]
+    SOCIAL_AUTH_LOGIN_REDIRECT_URL = LOGIN_REDIRECT_URL
+    SOCIAL_AUTH_LOGIN_ERROR_URL = LOGIN_URL
+    SOCIAL_AUTH_NEW_ASSOCIATION_REDIRECT_URL = "/settings"
+    SOCIAL_AUTH_DISCONNECT_REDIRECT_URL = "/settings"
+    SOCIAL_AUTH_RAISE_EXCEPTIONS = False  # even with FORGE_DEBUG: the person gets a message, not a traceback
+    # Behind a proxy that terminates TLS, the callback URL sent to GitHub must say https.
+    SOCIAL_AUTH_REDIRECT_IS_HTTPS = env.flag(os.environ.get("FORGE_GITHUB_REDIRECT_IS_HTTPS"))
 # --- end of GitHub sign-in -------------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

@@ -8,12 +8,12 @@ _UNITS = [(365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86
 
 def age(epoch, now=None):
     seconds = int((now if now is not None else time.time()) - epoch)
-    if seconds < 0:
-        return "in the future"
+    ahead, seconds = seconds < 0, abs(seconds)
     for size, unit in _UNITS:
         if seconds >= size:
             n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+            amount = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {amount}" if ahead else f"{amount} ago"
     return "just now"
 
 
