@@ -9,6 +9,8 @@ from accounts.models import AgentToken
 from accounts.tokens import issue_token, revoke_token
 from accounts.views.common import person_required
 
+NEW_TOKEN_KEY = "forge_new_token"
+
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -23,13 +25,14 @@ def tokens(request):
             except ValueError as error:
                 form.add_error(None, str(error))
             else:
-                # Shown in the answer to the POST itself rather than after a redirect: the plaintext
-                # is then never stored anywhere (not even in the session) and cannot be shown twice.
-                response = _page(request, TokenForm(), new_token={"id": token.pk, "value": plaintext})
-                response["Cache-Control"] = "no-store"
-                return response
+                # Post/Redirect/Get, so a reload cannot make a second token. The plaintext waits in
+                # the session for the one page view that shows it, and is gone from it after that.
+                request.session[NEW_TOKEN_KEY] = {"id": token.pk, "value": plaintext}
+                return HttpResponseRedirect("/settings/tokens")
         return _page(request, form, status=400)
-    return _page(request, TokenForm())
+    response = _page(request, TokenForm(), new_token=request.session.pop(NEW_TOKEN_KEY, None))
+    response["Cache-Control"] = "no-store"  # nor may the browser keep the page that showed it
+    return response
 
 
 @require_POST

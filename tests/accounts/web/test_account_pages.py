@@ -25,8 +25,9 @@ def signed_in(client, alice):
 
 
 def new_token(client, label="laptop", scopes=("repo:read", "repo:write"), expires="30"):
-    response = client.post("/settings/tokens", {"label": label, "scopes": list(scopes), "expires": expires})
-    assert response.status_code == 200, response.content
+    response = client.post("/settings/tokens", {"label": label, "scopes": list(scopes), "expires": expires},
+                           follow=True)
+    assert response.redirect_chain == [("/settings/tokens", 302)], response.content
     match = re.search(r'id="new-token" readonly size="60" value="(forge_[^"]+)"', response.content.decode())
     return response, match.group(1)
 
@@ -93,7 +94,8 @@ def test_new_token_is_shown_once_and_only_its_hash_is_kept(signed_in, alice):
     assert row.label == "laptop" and row.scope_set == {"repo:read", "pulls:merge"}
     assert row.token_hash == hash_token(token) and token not in str(row.__dict__)
     assert timedelta(days=6, hours=23) < row.expires_at - timezone.now() <= timedelta(days=7)
-    # The list shows its prefix, never the token again.
+    # The list shows its prefix, never the token again; the session no longer holds it.
+    assert "forge_new_token" not in signed_in.session
     page = signed_in.get("/settings/tokens").content.decode()
     assert token not in page and row.prefix in page and "laptop" in page and "pulls:merge" in page
     # The token works at once.
