@@ -3,19 +3,19 @@
 
 Caching follows cgit's rule. A URL that names a commit by its full id shows content that can
 never change: it is cacheable for a year. A URL that names a branch or tag is revalidated
-quickly, and its ETag is derived from the commit the ref points at, so a conditional request is
+on every view, and its ETag is derived from the commit the ref points at, so a conditional request is
 answered 304 before anything is read or rendered.
 """
 import functools
 import hashlib
 from urllib.parse import quote
 
-from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponsePermanentRedirect
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
-from accounts.access import READ, AccessError, access_repo
+from accounts.access import ADMIN_ACCESS, READ, AccessError, access_repo, allowed_needs, strip_git_suffix
 from repos.selectors import store_path
 from repos.store.browse import NotFound
 from repos.store.pool import StorePool
@@ -24,7 +24,9 @@ STORES = StorePool()
 # Bump when page markup changes, so browsers holding "immutable" pages fetch the new markup.
 PAGE_VERSION = "3.1"
 IMMUTABLE_SECONDS = 365 * 24 * 3600
-REF_SECONDS = 30
+# Pages addressed by a branch or tag are revalidated on every view: someone who pushes and
+# reloads must see the push at once, and a revalidation is a 304 answered before anything is read.
+REF_CACHE_CONTROL = "no-cache"
 # What a page depends on besides its URL: the format asked for and who is asking.
 VARY = ("Accept", "Cookie", "Authorization")
 
@@ -50,7 +52,9 @@ class RepoContext:
 
 def repo_page(view):
     """Wraps view(request, ctx: RepoContext, **kwargs). Anyone who may not read the repository
-    gets the same 404 as for a repository that does not exist, signed in or not, on every page."""
+    gets the same 404 as for a repository that does not exist, signed in or not, on every page.
+    A page asked for under a repository's old name answers 301 to the same page under its name now.
+    `ctx.may_admin()` says whether the actor may change the repository's settings."""
 
     @functools.wraps(view)
     def wrapper(request, owner, name, **kwargs):
@@ -58,13 +62,46 @@ def repo_page(view):
             repo = access_repo(request.actor, owner, name, READ)
         except AccessError:
             raise Http404("No such repository") from None
+        if is_old_name(repo, owner, name):
+            return redirect_to_current_name(request, repo)
         with STORES.borrow(store_path(repo)) as store:
+            ctx = RepoContext(request, repo, store)
+            ctx.may_admin = functools.cache(lambda: ADMIN_ACCESS in allowed_needs(request.actor, repo))
             try:
-                return view(request, RepoContext(request, repo, store), **kwargs)
+                return view(request, ctx, **kwargs)
             except NotFound as error:
                 raise Http404(f"Not found: {error}") from None
 
     return wrapper
+
+
+# Browsers keep a 301 until told otherwise; an old name may be taken by a new repository later.
+RENAMED_REDIRECT_SECONDS = 3600
+# What a path segment may hold unquoted (RFC 3986 pchar), so a redirected path is quoted as it came.
+PATH_SAFE = "/:@!$&'()*+,;="
+
+
+def is_old_name(repo, owner, name):
+    """Whether OWNER/NAME reached `repo` through a redirect (a difference in letter case is not one)."""
+    return f"{owner}/{strip_git_suffix(name)}".lower() != repo.full_name.lower()
+
+
+def redirect_to_current_name(request, repo):
+    """301 (308 for anything but GET and HEAD, which must keep its method and body) to the same
+    path and query with OWNER/NAME replaced by the repository's name now."""
+    _, _owner, _name, *rest = request.path_info.split("/", 3)
+    path = "/" + "/".join([repo.owner.username, repo.name, *rest])
+    prefix = request.path[: len(request.path) - len(request.path_info)]
+    url = quote(prefix + path, safe=PATH_SAFE)
+    if request.META.get("QUERY_STRING"):
+        url += "?" + request.META["QUERY_STRING"]
+    if request.method in ("GET", "HEAD"):
+        response = HttpResponsePermanentRedirect(url)
+    else:
+        response = HttpResponsePermanentRedirect(url, status=308)
+    response["Cache-Control"] = f"private, max-age={RENAMED_REDIRECT_SECONDS}"
+    patch_vary_headers(response, VARY)
+    return response
 
 
 def wants_markdown(request):
@@ -121,7 +158,7 @@ def cache_headers(response, ctx, etag=None, immutable=False):
     if immutable:
         response["Cache-Control"] = f"{audience}, max-age={IMMUTABLE_SECONDS}, immutable"
     else:
-        response["Cache-Control"] = f"{audience}, max-age={REF_SECONDS}"
+        response["Cache-Control"] = f"{audience}, {REF_CACHE_CONTROL}"
     patch_vary_headers(response, VARY)
     return response
 
@@ -151,5 +188,5 @@ def page_number(request, maximum=100000):
     return min(max(number, 1), maximum)
 
 
-__all__ = ["STORES", "RepoContext", "repo_page", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
+__all__ = ["STORES", "RepoContext", "repo_page", "is_old_name", "redirect_to_current_name", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
            "cache_headers", "negotiated", "render_page", "page_number"]

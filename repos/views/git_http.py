@@ -31,7 +31,14 @@ def _no_cache(response):
 
 
 def _repository(request, owner, name, need, *, may_create=False):
-    """(repo or None, refusal response or None). None repo: missing, but this push may create it."""
+    """(repo or None, refusal response or None). None repo: missing, but this push may create it.
+
+    Under the old name of a renamed repository, access_repo finds the repository and git is served
+    in place instead of being redirected as web pages are. git follows a redirect only on the first
+    request of a session (http.followRedirects=initial: info/refs), not on the POSTs that carry
+    fetch negotiation and pushed packs, and other clients and older gits do less; and a POST cannot
+    be redirected safely (a 301/302 turns it into a GET, and its body, possibly a large pack, would
+    have to be sent twice). So clones, fetches and pushes at OWNER/OLD and OWNER/OLD.git just work."""
     try:
         return access_repo(request.actor, owner, name, need), None
     except RepoNotFound as error:
