@@ -43,7 +43,8 @@ class LoginThrottle(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField()
+    # Indexed: counts older than a day are swept away as new failures arrive.
+    last_failure_at = models.DateTimeField(db_index=True)
 
     def __str__(self):
         return f"{self.key}: {self.failures}"

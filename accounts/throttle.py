@@ -67,6 +67,8 @@ def check(username: str, address: str, now=None) -> Refusal | None:
 def record_failure(username: str, address: str, now=None) -> None:
     now = now or timezone.now()
     with transaction.atomic():
+        # Keep the table as small as the guessing of the last day, whatever the addresses used.
+        LoginThrottle.objects.filter(last_failure_at__lt=now - FORGET_AFTER).delete()
         for _kind, key in _keys(username, address):
             row, created = LoginThrottle.objects.get_or_create(key=key, defaults={"failures": 1, "last_failure_at": now})
             if created:
