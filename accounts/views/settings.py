@@ -25,6 +25,7 @@ def _page(request, *, email_form=None, password_form=None, status=200):
         "email_form": email_form or EmailForm(initial={"email": user.email}),
         "password_form": password_form or _password_form(user),
         "github_enabled": github.is_enabled(),
+        "github_login": github.linked_account(user) if github.is_enabled() else None,
     }, status=status)
 
 
