@@ -12,7 +12,7 @@ SCOPE_HELP = {
     "repo:write": "push, and change files through the API (implies repo:read)",
     "issues:write": "open and comment on issues and pull requests",
     "pulls:merge": "merge pull requests",
-    "admin": "change repository settings",
+    "admin": "change repository settings (implies repo:read)",
 }
 EXPIRY_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("365", "a year"), ("never", "never")]
 

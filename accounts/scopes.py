@@ -11,8 +11,9 @@ ADMIN = "admin"
 ALL_SCOPES = (REPO_READ, REPO_WRITE, ISSUES_WRITE, PULLS_MERGE, ADMIN)
 DEFAULT_TOKEN_SCOPES = (REPO_READ, REPO_WRITE)
 
-# Pushing without being able to fetch is useless, so the one implies the other.
-IMPLIED = {REPO_WRITE: frozenset({REPO_READ})}
+# Pushing without being able to fetch is useless, so the one implies the other; so is changing
+# the settings of a repository one may not see.
+IMPLIED = {REPO_WRITE: frozenset({REPO_READ}), ADMIN: frozenset({REPO_READ})}
 
 
 def parse_scopes(value: str | Iterable[str]) -> frozenset[str]:

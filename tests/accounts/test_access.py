@@ -77,7 +77,7 @@ AGENT_MATRIX = {
     ("owner", "repo:read", "private"): (OK, 403, 403),
     ("owner", "repo:write", "private"): (OK, OK, 403),
     ("owner", "repo:write admin", "private"): (OK, OK, OK),
-    ("owner", "admin", "private"): (404, 404, 404),
+    ("owner", "admin", "private"): (OK, 403, OK),  # admin implies repo:read
     ("owner", "issues:write", "public"): (OK, 403, 403),
     ("writer", "repo:read", "private"): (OK, 403, 403),
     ("writer", "repo:write", "private"): (OK, OK, 403),
@@ -85,7 +85,7 @@ AGENT_MATRIX = {
     ("stranger", "repo:write admin", "private"): (404, 404, 404),
     ("stranger", "repo:write admin", "public"): (OK, 403, 403),
     ("siteadmin", "repo:read admin", "private"): (OK, 403, OK),
-    ("siteadmin", "admin", "private"): (404, 404, 404),
+    ("siteadmin", "admin", "private"): (OK, 403, OK),
 }
 
 

@@ -43,8 +43,9 @@ def test_scopes_are_checked_and_stored_in_canonical_order(alice):
         issue_token(alice, "  ", ["repo:read"])
 
 
-def test_repo_write_implies_repo_read():
+def test_repo_write_and_admin_imply_repo_read():
     assert expand_scopes(parse_scopes("repo:write")) == {"repo:read", "repo:write"}
+    assert expand_scopes(parse_scopes("admin")) == {"repo:read", "admin"}
     assert expand_scopes(parse_scopes("issues:write")) == {"issues:write"}
 
 
