@@ -7,7 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.browser.test_walk import ARTIFACTS, CHROMIUM, FLAGS
+from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import shot as save_shot
 from tests.support import servers
 from tests.support.gitcli import git
 
@@ -22,18 +23,8 @@ def server(tmp_path_factory):
     forge.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield instance
-        instance.close()
-
-
 def shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"onboarding-{name}.png"), full_page=True)
+    save_shot(page, f"onboarding-{name}", full_page=True)
 
 
 def with_token(url, token):

@@ -2,18 +2,13 @@
 real Forge: home -> tree -> blob -> blame -> history -> commit -> compare. Screenshots of every step
 are kept in test-artifacts/browser/ for people to look at."""
 import os
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, shot
 from tests.support import servers
 from tests.support.gitcli import git, out
 from tests.support.sources import make_test_repo
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -31,25 +26,11 @@ def served(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context.new_page()
     context.close()
-
-
-def shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
 
 
 def test_walk_home_tree_blob_blame_history_commit_compare(served, page):
