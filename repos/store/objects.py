@@ -115,9 +115,16 @@ class ObjectReader:
         return pack
 
     def close(self):
+        self.release()
+        self._packs.clear()
+
+    def release(self):
+        """Close the open blob handles. Each one is an unfinished read that pins the connection to
+        the database as it was when the handle was opened: a store kept open between requests must
+        let go of them, or it would never see a later push (and the WAL could not be checkpointed
+        past that read). Decoded objects stay cached; handles reopen on demand."""
         for pack in self._packs.values():
             pack.close()
-        self._packs.clear()
 
     def locate(self, oid):
         """-> (pack, offset, length, type, size) or None."""

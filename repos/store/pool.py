@@ -4,7 +4,9 @@ Opening a store is cheap, but its object reader and commit graph warm up with us
 reads forty trees and blobs is several times faster on a reader that has read them before. Pages
 borrow a store from the pool and give it back; one store is only ever used by one thread at a
 time. Nothing cached in a store goes stale: objects and indexed commits never change (pack ids
-are never reused), and refs are read from the database on every call.
+are never reused), and refs are read from the database on every call. A store given back ends
+its open reads (RepoStore.release), or its connection would keep seeing the database as it was
+and miss every later push.
 """
 import threading
 from collections import OrderedDict
@@ -59,6 +61,7 @@ class StorePool:
         return None
 
     def _give_back(self, path, store):
+        store.release()
         evicted = None
         with self._lock:
             self._serial += 1

@@ -27,6 +27,11 @@ class RepoStore:
         self.reader.close()
         self.con.close()
 
+    def release(self):
+        """End every read still open on the connection (see ObjectReader.release), so that the
+        next use sees the database as it is then. Caches are kept."""
+        self.reader.release()
+
     def __enter__(self):
         return self
 

@@ -1,6 +1,7 @@
 """A newcomer's first minutes, in a real browser (Debian's chromium, headless, through Playwright)
 against a real Forge: sign up -> new repository -> copy the clone URL -> make a token -> push with
-the real git CLI -> see the code. Then the token is revoked on the same page and git is refused.
+the real git CLI -> see the code -> rename the repository and push to its old URL. Then the token
+is revoked on its page and git is refused.
 Screenshots go to test-artifacts/browser/onboarding-*.png."""
 import os
 from urllib.parse import urlsplit, urlunsplit
@@ -94,8 +95,25 @@ def test_sign_up_create_push_and_see_the_code(server, browser, tmp_path):
     assert page.locator("#clone-url").input_value() == clone_url
     shot(page, "5-code")
 
+    # Rename it on its settings page: the old web and git URLs keep working.
+    page.locator(".repo-head .tabs a", has_text="Settings").click()
+    page.wait_for_url(f"{server.url}/dana/hello/settings")
+    page.get_by_label("Repository name").fill("hello-world")
+    page.get_by_role("button", name="Rename").click()
+    page.wait_for_url(f"{server.url}/dana/hello-world/settings")
+    assert "Renamed dana/hello to dana/hello-world" in page.locator(".messages").inner_text()
+    shot(page, "6-renamed")
+    page.goto(f"{server.url}/dana/hello/blob/main/hello.py#L1")
+    assert page.url == f"{server.url}/dana/hello-world/blob/main/hello.py#L1"
+    (work / "hello.py").write_text("print('hello, world')\n")
+    git("-C", work, "commit", "-q", "-am", "Greet the world")
+    git("-C", work, "push", "-q", "origin", "main")  # origin is still the old URL
+    page.goto(f"{server.url}/dana/hello-world/commits/main")
+    assert page.locator("ul.commits a.msg").first.inner_text().strip() == "Greet the world"
+
     # Revoking the token on the page stops git at once.
     page.goto(server.url + "/settings/tokens")
+    assert page.locator("#token-1 td").nth(5).inner_text() == "just now"  # its last use
     page.get_by_role("button", name="Revoke").click()
     assert "revoked" in page.locator(".messages").inner_text()
     (work / "more.txt").write_text("after the token was revoked\n")
@@ -103,7 +121,7 @@ def test_sign_up_create_push_and_see_the_code(server, browser, tmp_path):
     git("-C", work, "commit", "-q", "-m", "Too late")
     refused = git("-C", work, "push", "origin", "main", check=False)
     assert refused.returncode != 0 and "Authentication failed" in refused.stderr, refused.stderr
-    shot(page, "6-revoked")
+    shot(page, "7-revoked")
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(server.url + "/")
