@@ -58,12 +58,9 @@ def repo_page(view):
 
     @functools.wraps(view)
     def wrapper(request, owner, name, **kwargs):
-        try:
-            repo = access_repo(request.actor, owner, name, READ)
-        except AccessError:
-            raise Http404("No such repository") from None
-        if is_old_name(repo, owner, name):
-            return redirect_to_current_name(request, repo)
+        repo, moved = page_repository(request, owner, name, READ)
+        if moved is not None:
+            return moved
         with STORES.borrow(store_path(repo)) as store:
             ctx = RepoContext(request, repo, store)
             ctx.may_admin = functools.cache(lambda: ADMIN_ACCESS in allowed_needs(request.actor, repo))
@@ -73,6 +70,18 @@ def repo_page(view):
                 raise Http404(f"Not found: {error}") from None
 
     return wrapper
+
+
+def page_repository(request, owner, name, need):
+    """(repository, None) when the actor may `need` OWNER/NAME; (repository, a redirect) when
+    OWNER/NAME is an old name of it; Http404 when the actor may not, as if it did not exist."""
+    try:
+        repo = access_repo(request.actor, owner, name, need)
+    except AccessError:
+        raise Http404("No such repository") from None
+    if is_old_name(repo, owner, name):
+        return repo, redirect_to_current_name(request, repo)
+    return repo, None
 
 
 # Browsers keep a 301 until told otherwise; an old name may be taken by a new repository later.
@@ -188,5 +197,5 @@ def page_number(request, maximum=100000):
     return min(max(number, 1), maximum)
 
 
-__all__ = ["STORES", "RepoContext", "repo_page", "is_old_name", "redirect_to_current_name", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
+__all__ = ["STORES", "RepoContext", "repo_page", "page_repository", "wants_markdown", "is_full_sha", "etag_for", "not_modified",
            "cache_headers", "negotiated", "render_page", "page_number"]

@@ -16,11 +16,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import ADMIN_ACCESS, AccessError, access_repo
+from accounts.access import ADMIN_ACCESS
 from repos import browsing, services
 from repos.models import Collaborator
 from repos.selectors import collaborators, old_names, store_path
-from repos.views.common import STORES, RepoContext, is_old_name, redirect_to_current_name
+from repos.views.common import STORES, RepoContext, page_repository
 
 VISIBILITY = [("public", "Public"), ("private", "Private")]
 PERMISSIONS = Collaborator.PERMISSIONS
@@ -66,13 +66,8 @@ def admin_page(view):
 
     @functools.wraps(view)
     def wrapper(request, owner, name, **kwargs):
-        try:
-            repo = access_repo(request.actor, owner, name, ADMIN_ACCESS)
-        except AccessError:
-            raise Http404("No such repository") from None
-        if is_old_name(repo, owner, name):
-            return redirect_to_current_name(request, repo)
-        return view(request, repo, **kwargs)
+        repo, moved = page_repository(request, owner, name, ADMIN_ACCESS)
+        return moved if moved is not None else view(request, repo, **kwargs)
 
     return never_cache(wrapper)
 
