@@ -39,6 +39,8 @@ urlpatterns = [
     path(f"{REPO}/compare/<path:spec>", history.compare, name="compare"),
     path(f"{REPO}/branches", refs.branches, name="branches"),
     path(f"{REPO}/tags", refs.tags, name="tags"),
+    # Issues (issues/urls.py lists its routes).
+    path(f"{REPO}/issues", include("issues.urls")),
     path(f"{REPO}/settings", include("repos.settings_urls")),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)/archive/(?P<spec>.+?)(?P<fmt>\.tar\.gz|\.zip)$", refs.download,
             name="archive"),
