@@ -116,7 +116,8 @@ class Event(models.Model):
     CLOSED, REOPENED = "closed", "reopened"
     LABELED, UNLABELED = "labeled", "unlabeled"
     ASSIGNED, UNASSIGNED = "assigned", "unassigned"
-    KINDS = [(k, k) for k in (CLOSED, REOPENED, LABELED, UNLABELED, ASSIGNED, UNASSIGNED)]
+    MERGED, HEAD_DELETED = "merged", "head_gone"
+    KINDS = [(k, k) for k in (CLOSED, REOPENED, LABELED, UNLABELED, ASSIGNED, UNASSIGNED, MERGED, HEAD_DELETED)]
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -124,6 +125,78 @@ class Event(models.Model):
     label_name = models.CharField(max_length=50, blank=True, default="")
     label_color = models.CharField(max_length=7, blank=True, default="")
     subject_name = models.CharField(max_length=150, blank=True, default="")  # the user (un)assigned
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class PullRequest(models.Model):
+    """What a pull request adds to its Issue: two branches of the repository and where they stand.
+
+    The oids are what Forge last saw (hex); pushes to either branch and merges refresh them
+    (issues.pulls), and the mergeability is computed for exactly that pair, so a page can tell
+    whether what it shows is still current."""
+
+    UNKNOWN, CLEAN, CONFLICT, MERGED, GONE = "unknown", "clean", "conflict", "merged", "gone"
+    MERGE_STATES = [(s, s) for s in (UNKNOWN, CLEAN, CONFLICT, MERGED, GONE)]
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, primary_key=True, related_name="pull")
+    base_ref = models.CharField(max_length=255)   # branch names, without refs/heads/
+    head_ref = models.CharField(max_length=255)
+    base_oid = models.CharField(max_length=40)
+    head_oid = models.CharField(max_length=40)
+    merge_base_oid = models.CharField(max_length=40, blank=True, default="")
+    merge_state = models.CharField(max_length=8, choices=MERGE_STATES, default=UNKNOWN)
+    conflicts = models.JSONField(default=list, blank=True)   # paths, when merge_state is CONFLICT
+    merged_at = models.DateTimeField(null=True, blank=True)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    merge_commit_oid = models.CharField(max_length=40, blank=True, default="")
+    merge_method = models.CharField(max_length=6, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["base_ref"]), models.Index(fields=["head_ref"])]
+
+    def __str__(self):
+        return f"{self.head_ref} -> {self.base_ref}"
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_at is not None
+
+
+class Review(models.Model):
+    """An approval, a request for changes, or a plain review comment, on the head as it was."""
+
+    APPROVED, CHANGES_REQUESTED, COMMENTED = "approved", "changes", "commented"
+    STATES = [(APPROVED, "Approved"), (CHANGES_REQUESTED, "Changes requested"), (COMMENTED, "Commented")]
+
+    pull = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    state = models.CharField(max_length=9, choices=STATES)
+    body = models.TextField(blank=True, default="")
+    commit_oid = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class ReviewComment(models.Model):
+    """A comment on one line of the pull request's diff: the file, the line number, and the side
+    (LEFT: the merge base's line, RIGHT: the head's), on the head commit it was written against."""
+
+    LEFT, RIGHT = "LEFT", "RIGHT"
+    SIDES = [(LEFT, "Left"), (RIGHT, "Right")]
+
+    pull = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="review_comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    path = models.CharField(max_length=4096)
+    line = models.PositiveIntegerField()
+    side = models.CharField(max_length=5, choices=SIDES, default=RIGHT)
+    commit_oid = models.CharField(max_length=40)
+    body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from repos import services
 from repos.git import http as git
 from repos.git.pktline import ProtocolError
 from repos.selectors import store_path
+from repos.signals import send_refs_moved
 from repos.store import RepoStore
 
 
@@ -129,6 +130,7 @@ def receive_pack(request, owner, name):
     if outcome is not None and any(u.error is None for u in outcome.updates):
         head = outcome.new_head
         services.mark_pushed(repo, default_branch=head[len("refs/heads/"):] if head else None)
+        send_refs_moved(repo, [(u.name, u.old, u.new) for u in outcome.updates if u.error is None], request.actor)
         if not outcome.clean:
             services.repack_in_background(repo)
     response = _ThenResponse(body, content_type="application/x-git-receive-pack-result", then=after_response)
