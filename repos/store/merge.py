@@ -1,0 +1,398 @@
+"""Merging two commits as `git merge-tree --write-tree` (the "ort" strategy) does, at the store
+level: no working tree, no index, nothing written. No Django here.
+
+- merge_commits(store, ours, theirs): the merge bases (ancestry.merge_bases, as `git merge-base
+  --all`); one base: its tree; none: the empty tree; several (criss-cross): the bases merged
+  two by two, oldest first, into a virtual base whose own conflicts stay in it with markers, as
+  ort does; then merge_trees.
+- merge_trees(store, base, ours, theirs): the three-way merge of three trees. Only what differs
+  is read: the changes base->ours and base->theirs (descending only into subtrees that differ),
+  renames found on each side among the files it deleted that the other side changed (git's
+  rename rules, renames.py), then path by path: one side's change is taken; both sides' changes
+  are merged (modes, then contents line by line, merge3.py); what cannot be merged is a conflict.
+  The merged tree is ours with the edits applied; only the trees along edited paths are new.
+
+A conflict refuses the merge: MergeResult.tree is None and .conflicts lists the paths; nothing is
+written anywhere (new_objects is for the caller to store when it wants the clean result).
+Not done (ort does them): directory rename detection, submodule fast-forwarding, the
+`~branch` renames of directory/file conflicts (they are reported as conflicts all the same).
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .ancestry import merge_bases
+from .merge3 import MARKER_SIZE, merge_file
+from .packformat import OBJ_BLOB, OBJ_TREE, object_id
+from .renames import find_renames, is_regular
+from .trees import MODE_GITLINK, MODE_TREE, TreeCache, is_tree
+
+MERGE_RENAME_LIMIT = 7000          # merge.renameLimit's default
+EMPTY_TREE = object_id(OBJ_TREE, b"")
+
+
+@dataclass
+class TreeMerge:
+    tree: bytes                    # the merged tree, written even when conflicted (markers inside)
+    conflicts: list                # sorted conflicted paths (bytes)
+    new_objects: dict              # oid -> (type_num, raw) of blobs and trees the store lacks
+    messages: list = field(default_factory=list)
+
+    @property
+    def clean(self):
+        return not self.conflicts
+
+
+@dataclass
+class MergeResult:
+    bases: list                    # merge-base oids, as `git merge-base --all` (newest first)
+    tree: bytes | None             # the merged tree; None when conflicted
+    conflicts: list                # sorted conflicted paths (bytes), as merge-tree --name-only
+    new_objects: dict              # oid -> (type_num, raw)
+    messages: list                 # what happened, one line per notable path
+    conflicted_tree: bytes | None = None   # the tree with conflict markers, when conflicted
+
+    @property
+    def clean(self):
+        return not self.conflicts
+
+
+def _kind(mode):
+    return mode & 0o170000
+
+
+class _Merger:
+    def __init__(self, store, objects, ours_label, theirs_label, depth):
+        self.store = store
+        self.trees = TreeCache(store.reader)
+        self.objects = objects            # shared across the recursive merges of a virtual base
+        self.ours_label = ours_label
+        self.theirs_label = theirs_label
+        self.depth = depth
+        self.conflicts = set()
+        self.messages = []
+
+    # -- reading ----------------------------------------------------------------------------------
+    def entries(self, oid):
+        if oid in self.objects:
+            from .trees import tree_mapping
+            return tree_mapping(self.objects[oid][1])
+        return self.trees.entries(oid)
+
+    def blob(self, oid):
+        got = self.objects.get(oid)
+        return got[1] if got else self.store.get(oid)[1]
+
+    def size(self, oid):
+        got = self.objects.get(oid)
+        if got:
+            return len(got[1])
+        return self.store.reader.info(oid)[1]
+
+    def changes(self, old, new):
+        """{path: (old entry or None, new entry or None)} for every non-tree entry that differs."""
+        found = {}
+        pending = [(old, new, b"")]
+        while pending:
+            old, new, prefix = pending.pop()
+            if old == new:
+                continue
+            a_entries = self.entries(old) if old else {}
+            b_entries = self.entries(new) if new else {}
+            for name in {name for name, _ in a_entries.items() ^ b_entries.items()}:
+                a, b = a_entries.get(name), b_entries.get(name)
+                a_tree = a is not None and is_tree(a[0])
+                b_tree = b is not None and is_tree(b[0])
+                if a_tree or b_tree:
+                    pending.append((a[1] if a_tree else None, b[1] if b_tree else None, prefix + name + b"/"))
+                a = None if a is None or a_tree else a
+                b = None if b is None or b_tree else b
+                if a != b:
+                    found[prefix + name] = (a, b)
+        return found
+
+    def lookup(self, tree, path):
+        """(mode, oid) at `path` in `tree`, or None."""
+        entry = (MODE_TREE, tree)
+        for part in path.split(b"/"):
+            if entry is None or not is_tree(entry[0]):
+                return None
+            entry = self.entries(entry[1]).get(part)
+        return entry
+
+    # -- writing ----------------------------------------------------------------------------------
+    def store_object(self, type_num, raw):
+        oid = object_id(type_num, raw)
+        if oid not in self.objects and not self.store.has(oid):
+            self.objects[oid] = (type_num, raw)
+        return oid
+
+    def write_tree(self, entries):
+        items = sorted(entries.items(), key=lambda kv: kv[0] + b"/" if is_tree(kv[1][0]) else kv[0])
+        raw = b"".join(b"%o %s\0%s" % (mode, name, oid) for name, (mode, oid) in items)
+        return self.store_object(OBJ_TREE, raw)
+
+    def apply(self, tree, edits):
+        """`tree` with edits {relative path: entry or None} applied -> new tree oid, None if empty."""
+        entries = dict(self.entries(tree)) if tree else {}
+        below = defaultdict(dict)
+        for path, entry in edits.items():
+            head, sep, rest = path.partition(b"/")
+            if sep:
+                below[head][rest] = entry
+            elif entry is None:
+                entries.pop(head, None)
+            else:
+                entries[head] = entry
+        for name, sub in below.items():
+            current = entries.get(name)
+            current_tree = current[1] if current is not None and is_tree(current[0]) else None
+            if current is not None and current_tree is None and all(e is None for e in sub.values()):
+                continue                   # deletions below a file that is no longer a directory
+            new = self.apply(current_tree, sub)
+            if new is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = (MODE_TREE, new)
+        if not entries:
+            return None
+        return self.write_tree(entries)
+
+    # -- merging one path -------------------------------------------------------------------------
+    def conflict(self, path, why):
+        self.conflicts.add(path)
+        self.messages.append(f"CONFLICT ({why}): {path.decode('utf-8', 'surrogateescape')}")
+
+    def merge_entries(self, path, base, ours, theirs):
+        """Both sides changed `path` (base/ours/theirs: (mode, oid) or None) -> the entry to keep
+        (None: deleted), recording a conflict when they cannot be merged."""
+        if ours == theirs:
+            return ours
+        if ours is None or theirs is None:
+            if base is not None and (ours == base or theirs == base):
+                return None                # deleted on one side, untouched on the other
+            self.conflict(path, "modify/delete")
+            return base if self.depth else (ours or theirs)
+        if _kind(ours[0]) != _kind(theirs[0]):
+            self.conflict(path, "distinct types")
+            return base if self.depth and base else ours
+        mode = _merge_value(base and base[0], ours[0], theirs[0])
+        if mode is None:
+            self.conflict(path, "mode")
+            mode = ours[0]
+        oid = _merge_value(base and base[1], ours[1], theirs[1])
+        if oid is None:
+            if not is_regular(ours[0]):
+                self.conflict(path, "content")
+                return base if self.depth and base else ours
+            base_data = self.blob(base[1]) if base is not None and is_regular(base[0]) else b""
+            merged = merge_file(base_data, self.blob(ours[1]), self.blob(theirs[1]),
+                                ours_label=self.ours_label, theirs_label=self.theirs_label,
+                                marker_size=MARKER_SIZE + 2 * self.depth, virtual_base=bool(self.depth))
+            if not merged.clean:
+                self.conflict(path, "content" if base is not None else "add/add")
+            oid = self.store_object(OBJ_BLOB, merged.data)
+        return (mode, oid)
+
+    # -- merging trees ----------------------------------------------------------------------------
+    def renames(self, mine, other):
+        """{source path: destination path} of one side's renames that matter: sources it deleted
+        that the other side changed (modified or deleted too)."""
+        sources = sorted((path, old[0], old[1]) for path, (old, new) in mine.items()
+                         if new is None and old is not None and path in other and _kind(old[0]) != MODE_GITLINK)
+        if not sources:
+            return {}
+        added = sorted((path, new[0], new[1]) for path, (old, new) in mine.items()
+                       if old is None and new is not None and _kind(new[0]) != MODE_GITLINK)
+        if not added:
+            return {}
+        found = find_renames(sources, added, self.size, self.blob, limit=MERGE_RENAME_LIMIT)
+        return {sources[s][0]: added[d][0] for d, (s, _score) in found.items()}
+
+    def merge(self, base, ours, theirs):
+        if ours == theirs or base == theirs:
+            return ours
+        if base == ours:
+            return theirs
+        mine = self.changes(base, ours)
+        other = self.changes(base, theirs)
+        ren1 = self.renames(mine, other)
+        ren2 = self.renames(other, mine)
+        edits = {}                         # path -> entry or None, applied onto ours
+        done = set()
+
+        def base_entry(path):
+            got = mine.get(path) or other.get(path)
+            return got[0] if got else self.lookup(base, path)
+
+        def ours_entry(path):
+            got = mine.get(path)
+            return got[1] if got else base_entry(path)
+
+        def theirs_entry(path):
+            got = other.get(path)
+            return got[1] if got else base_entry(path)
+
+        for src in sorted(set(ren1) | set(ren2)):
+            dst1, dst2 = ren1.get(src), ren2.get(src)
+            b = base_entry(src)
+            done.add(src)
+            if dst1 and dst2:
+                done.update((dst1, dst2))
+                if dst1 == dst2:
+                    edits[dst1] = self.merge_entries(dst1, b, ours_entry(dst1), theirs_entry(dst2))
+                else:
+                    self.conflict(src, "rename/rename")
+                    self.conflicts.update((dst1, dst2))
+                    edits[dst2] = theirs_entry(dst2)
+                continue
+            if dst1:                       # ours renamed src to dst1; theirs changed src
+                done.add(dst1)
+                t = theirs_entry(src)
+                if dst1 in other:          # theirs added something at the destination too
+                    self.conflict(dst1, "rename/add")
+                    continue
+                if t is None:
+                    self.conflict(dst1, "rename/delete")
+                    continue
+                edits[dst1] = self.merge_entries(dst1, b, ours_entry(dst1), t)
+            else:                          # theirs renamed src to dst2; ours changed src
+                done.add(dst2)
+                o = ours_entry(src)
+                edits[src] = None
+                if dst2 in mine:
+                    self.conflict(dst2, "rename/add")
+                    edits[dst2] = ours_entry(dst2)
+                    continue
+                if o is None:
+                    self.conflict(dst2, "rename/delete")
+                    edits[dst2] = theirs_entry(dst2)
+                    continue
+                edits[dst2] = self.merge_entries(dst2, b, o, theirs_entry(dst2))
+
+        for path, (old, new) in other.items():
+            if path in done:
+                continue
+            if path in mine:
+                result = self.merge_entries(path, old, mine[path][1], new)
+                if result != mine[path][1]:
+                    edits[path] = result
+            else:
+                edits[path] = new
+        self.check_directory_file(ours, mine, edits)
+        return self.apply(ours, edits) or self.write_tree({})
+
+    def check_directory_file(self, ours, mine, edits):
+        """A file on one side where the other side has a directory: as ort does, the file moves
+        aside to PATH~LABEL (the label of the side it came from) and is a conflict there."""
+        files = {path for path, entry in edits.items() if entry is not None}
+        files.update(path for path, (_old, new) in mine.items() if new is not None and path not in edits)
+        moved = {}
+        for path in sorted(files):
+            parts = path.split(b"/")
+            for k in range(1, len(parts)):
+                prefix = b"/".join(parts[:k])
+                if prefix in moved:
+                    break
+                entry = edits[prefix] if prefix in edits else self.lookup(ours, prefix)
+                if entry is not None and not is_tree(entry[0]):
+                    label = self.ours_label if entry == self.lookup(ours, prefix) else self.theirs_label
+                    moved[prefix] = (prefix + b"~" + label, entry)
+                    break
+        for prefix, (aside, entry) in moved.items():
+            self.conflicts.discard(prefix)
+            self.conflict(aside, "file/directory")
+            edits[prefix] = None
+            edits[aside] = entry
+
+
+def _merge_value(base, ours, theirs):
+    """The three-way rule for one value: whichever side changed it; None when both did, differently."""
+    if ours == theirs:
+        return ours
+    if base == ours:
+        return theirs
+    if base == theirs:
+        return ours
+    return None
+
+
+def merge_trees(store, base_tree, ours_tree, theirs_tree, *, ours_label=b"ours", theirs_label=b"theirs",
+                _objects=None, _depth=0):
+    """Three-way merge of three trees (base_tree None: the empty tree) -> TreeMerge.
+    For a cherry-pick of C onto H: merge_trees(store, tree(C^), tree(H), tree(C))."""
+    objects = {} if _objects is None else _objects
+    merger = _Merger(store, objects, ours_label, theirs_label, _depth)
+    tree = merger.merge(base_tree or EMPTY_TREE, ours_tree or EMPTY_TREE, theirs_tree or EMPTY_TREE)
+    if tree == EMPTY_TREE and not store.has(EMPTY_TREE):
+        objects[EMPTY_TREE] = (OBJ_TREE, b"")
+    return TreeMerge(tree, sorted(merger.conflicts), objects, merger.messages)
+
+
+# --- commits ---------------------------------------------------------------------------------------
+
+def _bases_of(store, tips, other):
+    """Merge bases of a virtual commit whose parents are `tips` (real commits) and `other`: the
+    best of every parent's merge bases, newest first."""
+    found = []
+    for tip in tips:
+        for oid in merge_bases(store, tip, other):
+            if oid not in found:
+                found.append(oid)
+    graph = store.graph
+    best = [c for c in found if not any(c != d and graph.is_ancestor(c, d) for d in found)]
+    best.sort(key=lambda oid: -graph.node(oid).time)
+    return best
+
+
+def _base_tree(store, bases, objects, depth):
+    """The tree to merge against: the single base's, the empty tree, or the virtual base that
+    merging the bases oldest first gives (ort's merge_ort_internal)."""
+    graph = store.graph
+    if not bases:
+        return None
+    if len(bases) == 1:
+        return graph.node(bases[0]).tree
+    ordered = list(reversed(bases))
+    tips = [ordered[0]]
+    tree = graph.node(ordered[0]).tree
+    for nxt in ordered[1:]:
+        inner = _bases_of(store, tips, nxt)
+        inner_base = _base_tree(store, inner, objects, depth + 1)
+        merged = merge_trees(store, inner_base, tree, graph.node(nxt).tree,
+                             ours_label=b"Temporary merge branch 1", theirs_label=b"Temporary merge branch 2",
+                             _objects=objects, _depth=depth + 1)
+        tree = merged.tree
+        tips.append(nxt)
+    return tree
+
+
+def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"theirs"):
+    """Merge commit `theirs` into commit `ours` (20-byte oids) -> MergeResult."""
+    bases = merge_bases(store, ours, theirs)
+    objects = {}
+    base_tree = _base_tree(store, bases, objects, 0)
+    graph = store.graph
+    merged = merge_trees(store, base_tree, graph.node(ours).tree, graph.node(theirs).tree,
+                         ours_label=ours_label, theirs_label=theirs_label, _objects=objects)
+    if merged.conflicts:
+        return MergeResult(bases, None, merged.conflicts, {}, merged.messages, merged.tree)
+    return MergeResult(bases, merged.tree, [], _reachable_new(objects, merged.tree), merged.messages)
+
+
+def _reachable_new(objects, tree):
+    """Only the new objects the merged tree uses (a virtual base's blobs are left out)."""
+    keep = {}
+    pending = [tree]
+    while pending:
+        oid = pending.pop()
+        got = objects.get(oid)
+        if got is None or oid in keep:
+            continue
+        keep[oid] = got
+        if got[0] == OBJ_TREE:
+            from .trees import tree_entries
+            pending.extend(entry_oid for _mode, _name, entry_oid in tree_entries(got[1]))
+    return keep
+
+
+__all__ = ["merge_commits", "merge_trees", "MergeResult", "TreeMerge", "EMPTY_TREE"]
