@@ -12,7 +12,7 @@ the repository (a private one needs repo:read on its token). Nothing here raises
 """
 from accounts.access import ADMIN_ACCESS, READ, WRITE, allowed_needs
 from accounts.actor import USER, Actor
-from accounts.scopes import ISSUES_WRITE
+from accounts.scopes import ISSUES_WRITE, PULLS_MERGE
 
 
 def can_read(actor: Actor, repo) -> bool:
@@ -72,3 +72,10 @@ def can_set_assignees(actor: Actor, issue) -> bool:
 
 def can_manage_labels(actor: Actor, repo) -> bool:
     return is_triager(actor, repo)
+
+
+def can_merge(actor: Actor, repo) -> bool:
+    """Merge a pull request: the owner or a collaborator with write (pushing to the target is what a
+    merge does); an agent also needs pulls:merge, whatever else its token holds."""
+    return (not actor.is_anonymous and actor.user_id is not None and WRITE in allowed_needs(actor, repo)
+            and actor.has_scope(PULLS_MERGE))
