@@ -76,6 +76,7 @@ def can_manage_labels(actor: Actor, repo) -> bool:
 
 def can_merge(actor: Actor, repo) -> bool:
     """Merge a pull request: the owner or a collaborator with write (pushing to the target is what a
-    merge does); an agent also needs pulls:merge, whatever else its token holds."""
-    return (not actor.is_anonymous and actor.user_id is not None and WRITE in allowed_needs(actor, repo)
-            and actor.has_scope(PULLS_MERGE))
+    merge does). An agent needs pulls:merge — its own permission, so a token may merge without
+    being able to push — and must be able to read the repository; its user needs write."""
+    return (not actor.is_anonymous and actor.user_id is not None and actor.has_scope(PULLS_MERGE)
+            and can_read(actor, repo) and WRITE in _user_needs(actor, repo))
