@@ -41,6 +41,7 @@ urlpatterns = [
     path(f"{REPO}/tags", refs.tags, name="tags"),
     # Issues (issues/urls.py lists its routes).
     path(f"{REPO}/issues", include("issues.urls")),
+    path(f"{REPO}/pulls", include("issues.pull_urls")),
     path(f"{REPO}/settings", include("repos.settings_urls")),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)/archive/(?P<spec>.+?)(?P<fmt>\.tar\.gz|\.zip)$", refs.download,
             name="archive"),
