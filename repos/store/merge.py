@@ -24,10 +24,11 @@ from .ancestry import merge_bases
 from .merge3 import MARKER_SIZE, merge_file
 from .packformat import OBJ_BLOB, OBJ_TREE, object_id
 from .renames import find_renames, is_regular
-from .trees import MODE_GITLINK, MODE_TREE, TreeCache, is_tree
+from .trees import MODE_GITLINK, MODE_TREE, TreeCache, is_tree, tree_entries, tree_mapping
 
 MERGE_RENAME_LIMIT = 7000          # merge.renameLimit's default
 EMPTY_TREE = object_id(OBJ_TREE, b"")
+EMPTY_BLOB = object_id(OBJ_BLOB, b"")
 
 
 @dataclass
@@ -74,7 +75,6 @@ class _Merger:
     # -- reading ----------------------------------------------------------------------------------
     def entries(self, oid):
         if oid in self.objects:
-            from .trees import tree_mapping
             return tree_mapping(self.objects[oid][1])
         return self.trees.entries(oid)
 
@@ -202,7 +202,8 @@ class _Merger:
         if not sources:
             return {}
         added = sorted((path, new[0], new[1]) for path, (old, new) in mine.items()
-                       if old is None and new is not None and _kind(new[0]) != MODE_GITLINK)
+                       if old is None and new is not None and _kind(new[0]) != MODE_GITLINK
+                       and new[1] != EMPTY_BLOB)     # merges never rename to an empty file
         if not added:
             return {}
         found = find_renames(sources, added, self.size, self.blob, limit=MERGE_RENAME_LIMIT)
@@ -390,7 +391,6 @@ def _reachable_new(objects, tree):
             continue
         keep[oid] = got
         if got[0] == OBJ_TREE:
-            from .trees import tree_entries
             pending.extend(entry_oid for _mode, _name, entry_oid in tree_entries(got[1]))
     return keep
 
