@@ -20,6 +20,7 @@ from issues.selectors import IssueFilters
 from issues.views import PER_PAGE, is_htmx, issues_page
 from repos import browsing
 from repos.fragments import cached
+from repos.render.diffview import STATUS_WORDS
 from repos.store import diff as diffs
 from repos.store import history
 from repos.store.pullmerge import METHODS
@@ -307,6 +308,7 @@ def _files_context(request, ctx, pull, **extra):
     return {"pull": pull, "issue": pull.issue, "diff": diff, "under": under, "outdated": outdated, "gone": gone,
             "new_line": _chosen_line(request, extra.get("values")), "commit_count": _commit_count(ctx, pull),
             "render": lambda text: render_body(text, ctx.references), "subtab": "files",
+            "status_words": STATUS_WORDS,
             "may_comment": permissions.can_comment(request.actor, pull.issue),
             "blob_url": lambda path: ctx.url("blob", head.hex(), path), "errors": {}, "values": {}, **extra}
 
