@@ -11,7 +11,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from issues import permissions, pulls, reviews, selectors, services
 from issues.models import Issue, PullRequest, Review, ReviewComment
@@ -168,7 +172,7 @@ def _commit_count(ctx, pull):
 def _pull_context(request, ctx, pull, **extra):
     actor = request.actor
     issue = pull.issue
-    render = lambda text: render_body(text, ctx.references)  # noqa: E731
+    render = lambda text: render_body(text, ctx.references)
     return {
         "pull": pull, "issue": issue, "body_html": render_body(issue.body, ctx.references),
         "timeline": _timeline(pull), "render": render, "commit_count": _commit_count(ctx, pull),

@@ -344,3 +344,18 @@ def test_line_comments_appear_under_their_line(people, proj):
                                                       "body": "anon"})["Location"].startswith("/login?")
     assert ReviewComment.objects.count() == 2
 
+
+
+def test_a_gone_branch_is_said_plainly(people, proj):
+    from repos.store.packformat import ZERO_OID
+    from repos.store.write import write_and_move_ref
+    open_pull(people)
+    head = tip(proj, "feature")
+    with RepoStore.open(store_path(proj)) as store:
+        write_and_move_ref(store, {}, "refs/heads/feature", head, ZERO_OID)
+    page = client_for(people, "alice").get(f"{BASE}/1").content.decode()
+    assert "A branch of this pull request is gone" in page and "<code>feature</code> no longer exists" in page
+    assert 'action="/alice/proj/pulls/1/merge"' not in page
+    assert PullRequest.objects.get().merge_state == PullRequest.GONE
+    assert "Change line 2" in Client().get(f"{BASE}/1/commits").content.decode()   # the commits it had
+    assert "line 2 changed" in Client().get(f"{BASE}/1/files").content.decode()
