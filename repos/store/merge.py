@@ -24,7 +24,14 @@ from .ancestry import merge_bases
 from .merge3 import MARKER_SIZE, merge_file
 from .packformat import OBJ_BLOB, OBJ_TREE, object_id
 from .renames import find_renames, is_regular
-from .trees import MODE_GITLINK, MODE_TREE, TreeCache, is_tree, tree_entries, tree_mapping
+from .trees import (
+    MODE_GITLINK,
+    MODE_TREE,
+    TreeCache,
+    is_tree,
+    tree_entries,
+    tree_mapping,
+)
 
 MERGE_RENAME_LIMIT = 7000          # merge.renameLimit's default
 EMPTY_TREE = object_id(OBJ_TREE, b"")
@@ -110,6 +117,54 @@ class _Merger:
                     found[prefix + name] = (a, b)
         return found
 
+    def walk3(self, base, ours, theirs):
+        """The changes of each side, file by file, only inside directories BOTH sides changed
+        (differently); a directory only one side changed is that side's as a whole: theirs' go
+        into `edits`, ours' are already in place. -> (mine, other, edits, ours_alone,
+        theirs_alone), the last two telling whether a side changed some directory on its own."""
+        mine, other, edits = {}, {}, {}
+        alone = [False, False]
+        pending = [(base, ours, theirs, b"")]
+        while pending:
+            b_tree, o_tree, t_tree, prefix = pending.pop()
+            b_map = self.entries(b_tree) if b_tree else {}
+            o_map = self.entries(o_tree) if o_tree else {}
+            t_map = self.entries(t_tree) if t_tree else {}
+            names = {name for name, _ in o_map.items() ^ b_map.items()}
+            names.update(name for name, _ in t_map.items() ^ b_map.items())
+            for name in names:
+                b, o, t = b_map.get(name), o_map.get(name), t_map.get(name)
+                path = prefix + name
+                if o == t:
+                    if o is None and b is not None:
+                        # deleted on both sides: sources of renames either side may have made
+                        if _is_dir(b):
+                            pending.append((b[1], None, None, path + b"/"))
+                        else:
+                            mine[path] = other[path] = (b, None)
+                    continue
+                if b == o:
+                    if _is_dir(b) or _is_dir(t):
+                        edits[path] = t
+                        alone[1] = True
+                    else:
+                        other[path] = (b, t)
+                    continue
+                if b == t:
+                    if _is_dir(b) or _is_dir(o):
+                        alone[0] = True
+                    else:
+                        mine[path] = (b, o)
+                    continue
+                if _is_dir(b) or _is_dir(o) or _is_dir(t):
+                    pending.append((_tree_of(b), _tree_of(o), _tree_of(t), path + b"/"))
+                b, o, t = _file_of(b), _file_of(o), _file_of(t)
+                if b != o:
+                    mine[path] = (b, o)
+                if b != t:
+                    other[path] = (b, t)
+        return mine, other, edits, alone[0], alone[1]
+
     def lookup(self, tree, path):
         """(mode, oid) at `path` in `tree`, or None."""
         entry = (MODE_TREE, tree)
@@ -194,13 +249,17 @@ class _Merger:
         return (mode, oid)
 
     # -- merging trees ----------------------------------------------------------------------------
-    def renames(self, mine, other):
+    def renames(self, mine, other, base, side, partial):
         """{source path: destination path} of one side's renames that matter: sources it deleted
-        that the other side changed (modified or deleted too)."""
+        that the other side changed (modified or deleted too). `mine` holds that side's changes
+        where both sides changed the directory; when `partial` (it changed other directories on
+        its own), its additions everywhere are the candidates, so its whole diff is read."""
         sources = sorted((path, old[0], old[1]) for path, (old, new) in mine.items()
                          if new is None and old is not None and path in other and _kind(old[0]) != MODE_GITLINK)
         if not sources:
             return {}
+        if partial:
+            mine = self.changes(base, side)
         added = sorted((path, new[0], new[1]) for path, (old, new) in mine.items()
                        if old is None and new is not None and _kind(new[0]) != MODE_GITLINK
                        and new[1] != EMPTY_BLOB)     # merges never rename to an empty file
@@ -214,24 +273,19 @@ class _Merger:
             return ours
         if base == ours:
             return theirs
-        mine = self.changes(base, ours)
-        other = self.changes(base, theirs)
-        ren1 = self.renames(mine, other)
-        ren2 = self.renames(other, mine)
-        edits = {}                         # path -> entry or None, applied onto ours
+        mine, other, edits, ours_alone, theirs_alone = self.walk3(base, ours, theirs)
+        ren1 = self.renames(mine, other, base, ours, ours_alone)
+        ren2 = self.renames(other, mine, base, theirs, theirs_alone)
         done = set()
 
         def base_entry(path):
-            got = mine.get(path) or other.get(path)
-            return got[0] if got else self.lookup(base, path)
+            return self.lookup(base, path)
 
         def ours_entry(path):
-            got = mine.get(path)
-            return got[1] if got else base_entry(path)
+            return self.lookup(ours, path)
 
         def theirs_entry(path):
-            got = other.get(path)
-            return got[1] if got else base_entry(path)
+            return self.lookup(theirs, path)
 
         for src in sorted(set(ren1) | set(ren2)):
             dst1, dst2 = ren1.get(src), ren2.get(src)
@@ -304,6 +358,18 @@ class _Merger:
             self.conflict(aside, "file/directory")
             edits[prefix] = None
             edits[aside] = entry
+
+
+def _is_dir(entry):
+    return entry is not None and is_tree(entry[0])
+
+
+def _tree_of(entry):
+    return entry[1] if entry is not None and is_tree(entry[0]) else None
+
+
+def _file_of(entry):
+    return None if entry is None or is_tree(entry[0]) else entry
 
 
 def _merge_value(base, ours, theirs):
@@ -395,4 +461,4 @@ def _reachable_new(objects, tree):
     return keep
 
 
-__all__ = ["merge_commits", "merge_trees", "MergeResult", "TreeMerge", "EMPTY_TREE"]
+__all__ = ["EMPTY_TREE", "MergeResult", "TreeMerge", "merge_commits", "merge_trees"]
