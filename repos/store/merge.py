@@ -182,8 +182,10 @@ class _Merger:
         return oid
 
     def write_tree(self, entries):
-        items = sorted(entries.items(), key=lambda kv: kv[0] + b"/" if is_tree(kv[1][0]) else kv[0])
-        raw = b"".join(b"%o %s\0%s" % (mode, name, oid) for name, (mode, oid) in items)
+        # git's order: a directory sorts as its name followed by '/'
+        keyed = sorted((name + b"/" if mode == MODE_TREE else name, name, mode, oid)
+                       for name, (mode, oid) in entries.items())
+        raw = b"".join([b"%o %s\0%s" % (mode, name, oid) for _key, name, mode, oid in keyed])
         return self.store_object(OBJ_TREE, raw)
 
     def apply(self, tree, edits):
@@ -443,7 +445,9 @@ def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"the
                          ours_label=ours_label, theirs_label=theirs_label, _objects=objects)
     if merged.conflicts:
         return MergeResult(bases, None, merged.conflicts, {}, merged.messages, merged.tree)
-    return MergeResult(bases, merged.tree, [], _reachable_new(objects, merged.tree), merged.messages)
+    # With one base every object made is in the merged tree; a virtual base's own are left out.
+    new = objects if len(bases) < 2 else _reachable_new(objects, merged.tree)
+    return MergeResult(bases, merged.tree, [], new, merged.messages)
 
 
 def _reachable_new(objects, tree):

@@ -48,17 +48,25 @@ def _hunks(a, b):
     """[(i1, chg1, i2, chg2)]: the changed runs of a minimal edit script a -> b, compacted as
     xdiff compacts them (without the indent heuristic) before it merges."""
     ops = diff_lines(a, b)
-    if all(op.tag == "equal" for op in ops):
+    changes = [op for op in ops if op.tag == "change"]
+    if not changes:
         return []
+    # Compaction only moves a group whose first and last lines repeat next to it; most edits
+    # have none, and the compaction walk is per line.
+    slide_a = _slidable(a, [(op.a0, op.a1) for op in changes])
+    slide_b = _slidable(b, [(op.b0, op.b1) for op in changes])
+    if not slide_a and not slide_b:
+        return [(op.a0, op.a1 - op.a0, op.b0, op.b1 - op.b0) for op in changes]
     # changed flags with a sentinel on each end (index 0 and n+1), as xdiff keeps them
     ca = bytearray(len(a) + 2)
     cb = bytearray(len(b) + 2)
-    for op in ops:
-        if op.tag == "change":
-            ca[op.a0 + 1:op.a1 + 1] = b"\1" * (op.a1 - op.a0)
-            cb[op.b0 + 1:op.b1 + 1] = b"\1" * (op.b1 - op.b0)
-    _compact(a, ca, cb)
-    _compact(b, cb, ca)
+    for op in changes:
+        ca[op.a0 + 1:op.a1 + 1] = b"\1" * (op.a1 - op.a0)
+        cb[op.b0 + 1:op.b1 + 1] = b"\1" * (op.b1 - op.b0)
+    if slide_a:
+        _compact(a, ca, cb)
+    if slide_b:
+        _compact(b, cb, ca)
     hunks = []
     i = j = 1
     n, m = len(a), len(b)
@@ -70,10 +78,26 @@ def _hunks(a, b):
             while j <= m and cb[j]:
                 j += 1
             hunks.append((i0 - 1, i - i0, j0 - 1, j - j0))
-        else:
-            i += 1
-            j += 1
+        else:                              # equal lines pair up: jump to the next change
+            next_a = ca.find(1, i, n + 1)
+            next_b = cb.find(1, j, m + 1)
+            step = min(n + 1 if next_a < 0 else next_a, (m + 1 if next_b < 0 else next_b) - j + i) - i
+            i += max(step, 1)
+            j += max(step, 1)
     return hunks
+
+
+def _slidable(lines, groups):
+    """Whether some non-empty group [start, end) of changed lines could slide up or down."""
+    n = len(lines)
+    for start, end in groups:
+        if start == end:
+            continue
+        if end < n and lines[start] == lines[end]:
+            return True
+        if start > 0 and lines[start - 1] == lines[end - 1]:
+            return True
+    return False
 
 
 def _compact(lines, rchg, other):
@@ -314,4 +338,4 @@ def merge_file(base, ours, theirs, *, ours_label=b"ours", theirs_label=b"theirs"
     return FileMerge(clean, b"".join(lines))
 
 
-__all__ = ["FileMerge", "merge_file", "merge_lines", "MARKER_SIZE"]
+__all__ = ["MARKER_SIZE", "FileMerge", "merge_file", "merge_lines"]
