@@ -34,11 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from repos.store import RepoStore  # noqa: E402
-from repos.store.merge import merge_commits  # noqa: E402
-from tests.repos.store.helpers import mirror  # noqa: E402
-from tests.support.gitcli import git_env  # noqa: E402
-from tests.support.sources import make_test_repo  # noqa: E402
+from repos.store import RepoStore
+from repos.store.merge import merge_commits
+from tests.repos.store.helpers import mirror
+from tests.support.gitcli import git_env
+from tests.support.sources import make_test_repo
 
 
 def git(repo, *args, data=None, env=None, check=True):

@@ -78,6 +78,7 @@ class _Merger:
         self.depth = depth
         self.conflicts = set()
         self.messages = []
+        self.aside = {}                   # path~LABEL -> entry moved aside (distinct types)
 
     # -- reading ----------------------------------------------------------------------------------
     def entries(self, oid):
@@ -230,8 +231,19 @@ class _Merger:
             self.conflict(path, "modify/delete")
             return base if self.depth else (ours or theirs)
         if _kind(ours[0]) != _kind(theirs[0]):
+            # ort records both: the regular file moves aside to PATH~LABEL (both move when
+            # neither is a regular file); here the non-regular one stays at the path
             self.conflict(path, "distinct types")
-            return base if self.depth and base else ours
+            if self.depth and base:
+                return base
+            if is_regular(theirs[0]) or not is_regular(ours[0]):
+                self.aside[path + b"~" + self.theirs_label] = theirs
+                self.conflict(path + b"~" + self.theirs_label, "distinct types")
+            if is_regular(ours[0]):
+                self.aside[path + b"~" + self.ours_label] = ours
+                self.conflict(path + b"~" + self.ours_label, "distinct types")
+                return theirs
+            return ours
         mode = _merge_value(base and base[0], ours[0], theirs[0])
         if mode is None:
             self.conflict(path, "mode")
@@ -335,8 +347,68 @@ class _Merger:
                     edits[path] = result
             else:
                 edits[path] = new
+        edits.update(self.aside)
+        # files one side added into a directory the other side renamed away (merge.directoryRenames
+        # = conflict, git's default: moved to the new directory, and a conflict there)
+        self.follow_directory_renames(base, theirs, ours, mine, edits)
+        self.follow_directory_renames(base, ours, theirs, other, edits)
         self.check_directory_file(ours, mine, edits)
         return self.apply(ours, edits) or self.write_tree({})
+
+    def follow_directory_renames(self, base, renamer, adder, added_by, edits):
+        """Files `adder` added (in `added_by`) under a directory of the base that `renamer` no
+        longer has: when renamer's renames moved that directory's files mostly to one other
+        directory, the added file follows them there, as a conflict."""
+        candidates = []
+        for path, (old, new) in added_by.items():
+            if old is not None or new is None or b"/" not in path:
+                continue
+            parent = path.rsplit(b"/", 1)[0]
+            if _is_dir(self.lookup(base, parent)) and not _is_dir(self.lookup(renamer, parent)):
+                candidates.append(path)
+        if not candidates:
+            return
+        moved_dirs = self.directory_renames(base, renamer)
+        for path in sorted(candidates):
+            parts = path.split(b"/")
+            for k in range(len(parts) - 1, 0, -1):     # the deepest renamed directory wins
+                target = moved_dirs.get(b"/".join(parts[:k]))
+                if target is not None:
+                    new_path = (target + b"/" if target else b"") + b"/".join(parts[k:])
+                    entry = self.lookup(adder, path)
+                    edits[path] = None
+                    edits[new_path] = entry
+                    self.conflict(new_path, "file location")
+                    break
+
+    def directory_renames(self, base, side):
+        """{old directory: new directory} for the directories of the base that `side` removed,
+        from all of its renames: each rename votes for (its source's directory -> its
+        destination's), common trailing components set aside; the majority wins, a tie none."""
+        changes = self.changes(base, side)
+        sources = sorted((p, old[0], old[1]) for p, (old, new) in changes.items()
+                         if new is None and old is not None and is_regular(old[0]))
+        added = sorted((p, new[0], new[1]) for p, (old, new) in changes.items()
+                       if old is None and new is not None and is_regular(new[0]) and new[1] != EMPTY_BLOB)
+        if not sources or not added:
+            return {}
+        votes = defaultdict(lambda: defaultdict(int))
+        for d, (s_index, _score) in find_renames(sources, added, self.size, self.blob,
+                                                 limit=MERGE_RENAME_LIMIT).items():
+            old_dir = sources[s_index][0].split(b"/")[:-1]
+            new_dir = added[d][0].split(b"/")[:-1]
+            while old_dir and new_dir and old_dir[-1] == new_dir[-1]:
+                old_dir, new_dir = old_dir[:-1], new_dir[:-1]
+            if old_dir and old_dir != new_dir:
+                votes[b"/".join(old_dir)][b"/".join(new_dir)] += 1
+        result = {}
+        for old_dir, targets in votes.items():
+            if _is_dir(self.lookup(side, old_dir)):
+                continue                   # the directory is still there: not renamed
+            ranked = sorted(targets.items(), key=lambda item: -item[1])
+            if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                result[old_dir] = ranked[0][0]
+        return result
 
     def check_directory_file(self, ours, mine, edits):
         """A file on one side where the other side has a directory: as ort does, the file moves

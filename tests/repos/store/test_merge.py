@@ -38,7 +38,7 @@ def installed_git_rules(monkeypatch):
 def git_merge_tree(repo, ours, theirs):
     """(clean, tree oid bytes, sorted conflicted paths as bytes) from `git merge-tree`."""
     proc = subprocess.run(["git", "-C", str(repo), "merge-tree", "--write-tree", "--name-only", "-z",
-                           ours.hex(), theirs.hex()], capture_output=True, env=git_env())
+                           ours.hex(), theirs.hex()], capture_output=True, env=git_env(), check=False)
     assert proc.returncode in (0, 1), proc.stderr
     # -z: tree NUL, conflicted names each NUL-terminated, an empty field, then messages
     fields = proc.stdout.split(b"\0")
@@ -53,7 +53,7 @@ def git_merge_tree(repo, ours, theirs):
 
 def git_merge_bases(repo, a, b):
     proc = subprocess.run(["git", "-C", str(repo), "merge-base", "--all", a.hex(), b.hex()],
-                          capture_output=True, text=True, env=git_env())
+                          capture_output=True, text=True, env=git_env(), check=True)
     return sorted(bytes.fromhex(line) for line in proc.stdout.split())
 
 
@@ -218,7 +218,7 @@ def build_cases(w):
     def chmod(name, mode):
         return lambda w: os.chmod(os.path.join(w.path, name), mode)
 
-    nothing = lambda w: None  # noqa: E731
+    nothing = lambda w: None
     case("different-parts", {"f.txt": base20},
          put("f.txt", edit_lines(base20, {2: "ours two"})), put("f.txt", edit_lines(base20, {18: "theirs 18"})))
     case("same-line", {"f.txt": base20},
@@ -290,6 +290,30 @@ def build_cases(w):
          mv("old.txt", "new.txt"), both(put("new.txt", "other\n"), put("old.txt", edit_lines(base20, {3: "x"}))))
     case("rename-untouched", {"old.txt": base20, "keep": "k\n"}, mv("old.txt", "new.txt"), put("keep", "k2\n"))
     case("nothing-vs-edit", {"f.txt": base20}, nothing, put("f.txt", edit_lines(base20, {1: "t"})))
+    case("rename-two-to-one", {"a.txt": base20, "b.txt": lines(20, "other"), "keep": "k\n"},
+         mv("a.txt", "c.txt"), mv("b.txt", "c.txt"))
+    case("directory-rename-vs-add", {"d/a.txt": base20, "d/b.txt": lines(20, "b"), "keep": "k\n"},
+         both(mv("d/a.txt", "e/a.txt"), mv("d/b.txt", "e/b.txt")), put("d/c.txt", "new in d\n"))
+    case("directory-rename-nested-vs-add", {"src/util/a.py": base20, "src/util/b.py": lines(20, "b"), "keep": "k\n"},
+         both(mv("src/util/a.py", "lib/util/a.py"), mv("src/util/b.py", "lib/util/b.py")),
+         put("src/util/c.py", "new\n"))
+    case("directory-rename-to-top-vs-add", {"pkg/a.py": base20, "pkg/b.py": lines(20, "b"), "keep": "k\n"},
+         both(mv("pkg/a.py", "a.py"), mv("pkg/b.py", "b.py")), put("pkg/c.py", "new\n"))
+    case("directory-rename-with-edit-vs-add-and-edit", {"d/a.txt": base20, "d/b.txt": lines(20, "b"), "keep": "k\n"},
+         both(mv("d/a.txt", "e/a.txt"), mv("d/b.txt", "e/b.txt"), put("e/a.txt", edit_lines(base20, {1: "o"}))),
+         both(put("d/c.txt", "new in d\n"), put("d/a.txt", edit_lines(base20, {20: "t"}))))
+    case("delete-directory-vs-edit-inside", {"d/a.txt": base20, "d/b.txt": "b\n", "keep": "k\n"},
+         rm("d"), put("d/a.txt", edit_lines(base20, {4: "t"})))
+    case("delete-directory-vs-add-inside", {"d/a.txt": base20, "keep": "k\n"},
+         rm("d"), put("d/new.txt", "n\n"))
+    case("add-add-in-new-directory", {"keep": "k\n"},
+         both(put("n/x.txt", "ours\n"), put("n/same.txt", "s\n")),
+         both(put("n/x.txt", "theirs\n"), put("n/same.txt", "s\n")))
+    case("file-to-symlink-vs-edit", {"f": "content\n", "keep": "k\n"},
+         lambda w: w.symlink("f", "elsewhere"), put("f", "edited\n"))
+    case("many-files-some-overlap", {f"m/{i}.txt": lines(30, f"m{i}") for i in range(12)},
+         both(*[put(f"m/{i}.txt", edit_lines(lines(30, f"m{i}"), {i + 1: "ours"})) for i in range(0, 12, 2)]),
+         both(*[put(f"m/{i}.txt", edit_lines(lines(30, f"m{i}"), {30 - i: "theirs"})) for i in range(0, 12, 3)]))
     return pairs
 
 
@@ -386,7 +410,7 @@ def test_hand_made_cases_match_git(handmade):
 
 
 def test_criss_cross_has_several_bases_and_conflicts_change_nothing(handmade):
-    store, repo, pairs = handmade
+    store, _repo, pairs = handmade
     by_label = {label: (o, t) for o, t, label in pairs}
     result = merge_commits(store, *by_label["criss-cross-clean"])
     assert len(result.bases) == 2
@@ -559,7 +583,7 @@ def test_line_merge_matches_git_merge_file_on_random_edits(tmp_path):
         for name, data in zip("bot", texts):
             (tmp_path / name).write_bytes(data)
         proc = subprocess.run(["git", "merge-file", "-p", str(tmp_path / "o"), str(tmp_path / "b"), str(tmp_path / "t")],
-                              capture_output=True, env=git_env())
+                              capture_output=True, env=git_env(), check=False)
         ours = merge_file(texts[0], texts[1], texts[2])
         if ours.clean != (proc.returncode == 0) or (ours.clean and ours.data != proc.stdout):
             disagreements.append(n)
@@ -569,7 +593,7 @@ def test_line_merge_matches_git_merge_file_on_random_edits(tmp_path):
 
 
 def test_merge_trees_is_cherry_pick_shaped(handmade):
-    store, repo, pairs = handmade
+    store, _repo, pairs = handmade
     by_label = {label: (o, t) for o, t, label in pairs}
     ours, theirs = by_label["different-parts"]
     g = store.graph
