@@ -508,7 +508,11 @@ def _base_tree(store, bases, objects, depth):
 
 
 def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"theirs"):
-    """Merge commit `theirs` into commit `ours` (20-byte oids) -> MergeResult."""
+    """Merge commit `theirs` into commit `ours` (20-byte oids) -> MergeResult. ValueError when
+    either is not a known commit."""
+    for oid in (ours, theirs):
+        if store.graph.node(oid) is None:
+            raise ValueError(f"{oid.hex()} is not a commit of this repository")
     bases = merge_bases(store, ours, theirs)
     objects = {}
     base_tree = _base_tree(store, bases, objects, 0)

@@ -457,9 +457,10 @@ def add_side_branches(repo, count, seed):
     first_parents = run("rev-list", "--first-parent", "main").decode().split()
     for n in range(count):
         start = first_parents[min(len(first_parents) - 1, rng.choice([2, 4, 8, 15, 30, 80]))]
-        changed = [p for p in run("diff", "--name-only", "--no-renames", start, "main").decode().splitlines()
-                   if p in set(run("ls-tree", "-r", "--name-only", start).decode().splitlines())]
         everything = run("ls-tree", "-r", "--name-only", start).decode().splitlines()
+        present = set(everything)
+        changed = [p for p in run("diff", "--name-only", "--no-renames", start, "main").decode().splitlines()
+                   if p in present]
         targets = rng.sample(changed, min(len(changed), rng.randint(1, 3)))
         if rng.random() < 0.3:
             targets.append(rng.choice(everything))
@@ -601,3 +602,9 @@ def test_merge_trees_is_cherry_pick_shaped(handmade):
     picked = merge_trees(store, base, g.node(ours).tree, g.node(theirs).tree)
     assert picked.clean
     assert picked.tree == merge_commits(store, ours, theirs).tree
+
+
+def test_unknown_commit_is_refused(handmade):
+    store, _repo, pairs = handmade
+    with pytest.raises(ValueError):
+        merge_commits(store, pairs[0][0], b"\1" * 20)
