@@ -137,12 +137,12 @@ class _Merger:
                 b, o, t = b_map.get(name), o_map.get(name), t_map.get(name)
                 path = prefix + name
                 if o == t:
-                    if o is None and b is not None:
-                        # deleted on both sides: sources of renames either side may have made
-                        if _is_dir(b):
-                            pending.append((b[1], None, None, path + b"/"))
-                        else:
-                            mine[path] = other[path] = (b, None)
+                    # Files deleted on both sides are sources of renames either side may have
+                    # made (rename/delete, rename/rename): look for them below the same change.
+                    if _is_dir(b) and (o is None or _is_dir(o)):
+                        pending.append((b[1], _tree_of(o), _tree_of(t), path + b"/"))
+                    elif o is None and b is not None:
+                        mine[path] = other[path] = (b, None)
                     continue
                 if b == o:
                     if _is_dir(b) or _is_dir(t):

@@ -608,3 +608,84 @@ def test_unknown_commit_is_refused(handmade):
     store, _repo, pairs = handmade
     with pytest.raises(ValueError):
         merge_commits(store, pairs[0][0], b"\1" * 20)
+
+
+# --- random two-sided changes ----------------------------------------------------------------------
+
+def random_side(rng, w, files, tag):
+    """A few random changes to the work tree: line edits, deletions, renames (within and across
+    directories, some with edits), additions, mode changes."""
+    names = sorted(files)
+    for _ in range(rng.randint(1, 4)):
+        if not names:
+            break
+        roll = rng.random()
+        name = rng.choice(names)
+        if roll < 0.45:
+            text = files[name].splitlines(keepends=True)
+            for _ in range(rng.randint(1, 3)):
+                i = rng.randrange(len(text) + 1)
+                if rng.random() < 0.5 or not text:
+                    text.insert(i, f"{tag} added {rng.randrange(1000)}\n")
+                elif i < len(text):
+                    text[i] = f"{tag} changed {rng.randrange(1000)}\n"
+            files[name] = "".join(text)
+            w.write(name, files[name])
+        elif roll < 0.55:
+            os.unlink(os.path.join(w.path, name))
+            del files[name]
+            names.remove(name)
+        elif roll < 0.75:
+            target = rng.choice(["a", "b", "c", "d"]) + f"/{tag}_{rng.randrange(100)}.txt"
+            if target in files or any(t.startswith(target + "/") for t in files):
+                continue
+            os.makedirs(os.path.join(w.path, os.path.dirname(target)), exist_ok=True)
+            os.rename(os.path.join(w.path, name), os.path.join(w.path, target))
+            files[target] = files.pop(name)
+            names = sorted(files)
+        elif roll < 0.9:
+            target = rng.choice(["a", "b", "c", "d"]) + f"/new_{rng.randrange(10)}.txt"
+            if target in files:
+                continue
+            files[target] = lines(rng.randint(1, 8), f"{tag} new")
+            w.write(target, files[target])
+            names = sorted(files)
+        else:
+            os.chmod(os.path.join(w.path, name), 0o755)
+
+
+@pytest.fixture(scope="module")
+def random_cases(tmp_path_factory):
+    root = tmp_path_factory.mktemp("merge-random")
+    w = Work(str(root / "work"))
+    rng = random.Random(int(os.environ.get("MERGE_RANDOM_SEED", "5")))
+    pairs = []
+    for n in range(int(os.environ.get("MERGE_RANDOM_CASES", "40"))):
+        w.run("checkout", "-q", "--orphan", f"r{n}-base")
+        w.run("rm", "-rq", "--cached", "--ignore-unmatch", ".")
+        for name in os.listdir(w.path):
+            if name != ".git":
+                subprocess.run(["rm", "-rf", os.path.join(w.path, name)], check=True)
+        files = {f"{d}/{k}.txt": lines(rng.randint(5, 25), f"{d}{k}") for d in ("a", "b", "c") for k in range(3)}
+        for name, data in files.items():
+            w.write(name, data)
+        w.commit(f"r{n} base")
+        w.run("branch", f"r{n}-theirs")
+        ours_files = dict(files)
+        random_side(rng, w, ours_files, "ours")
+        ours = w.commit(f"r{n} ours")
+        w.checkout(f"r{n}-theirs")
+        w.run("reset", "-q", "--hard")
+        random_side(rng, w, dict(files), "theirs")
+        theirs = w.commit(f"r{n} theirs")
+        pairs.append((ours, theirs, f"random-{n}"))
+    store = RepoStore.create(root / "repo.sqlite3")
+    mirror(store, root, w.path)
+    yield store, w.path, pairs
+    store.close()
+
+
+def test_random_two_sided_changes_match_git(random_cases):
+    store, repo, pairs = random_cases
+    swapped = [(t, o, label + "-swapped") for o, t, label in pairs]
+    assert check_pairs(store, repo, pairs + swapped, "random") == 2 * len(pairs)
