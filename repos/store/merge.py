@@ -310,9 +310,12 @@ class _Merger:
                 if dst1 == dst2:
                     edits[dst1] = self.merge_entries(dst1, b, ours_entry(dst1), theirs_entry(dst2))
                 else:
+                    # rename/rename(1to2): the two versions merged, at both new paths (what a
+                    # virtual base keeps); the source and both destinations conflict
                     self.conflict(src, "rename/rename")
+                    merged = self.merge_entries(dst1, b, ours_entry(dst1), theirs_entry(dst2))
                     self.conflicts.update((dst1, dst2))
-                    edits[dst2] = theirs_entry(dst2)
+                    edits[dst1] = edits[dst2] = merged
                 continue
             if dst1:                       # ours renamed src to dst1; theirs changed src
                 done.add(dst1)
@@ -321,7 +324,10 @@ class _Merger:
                     self.conflict(dst1, "rename/add")
                     continue
                 if t is None:
+                    # inside a virtual base, ort keeps the base version at the new path
                     self.conflict(dst1, "rename/delete")
+                    if self.depth:
+                        edits[dst1] = b
                     continue
                 edits[dst1] = self.merge_entries(dst1, b, ours_entry(dst1), t)
             else:                          # theirs renamed src to dst2; ours changed src
@@ -334,7 +340,7 @@ class _Merger:
                     continue
                 if o is None:
                     self.conflict(dst2, "rename/delete")
-                    edits[dst2] = theirs_entry(dst2)
+                    edits[dst2] = b if self.depth else theirs_entry(dst2)
                     continue
                 edits[dst2] = self.merge_entries(dst2, b, o, theirs_entry(dst2))
 
@@ -375,9 +381,10 @@ class _Merger:
                 target = moved_dirs.get(b"/".join(parts[:k]))
                 if target is not None:
                     new_path = (target + b"/" if target else b"") + b"/".join(parts[k:])
-                    entry = self.lookup(adder, path)
+                    entry = edits.get(path) or self.lookup(adder, path)
                     edits[path] = None
                     edits[new_path] = entry
+                    self.conflicts.discard(path)     # a conflict there (rename/rename) moves too
                     self.conflict(new_path, "file location")
                     break
 

@@ -302,6 +302,11 @@ def build_cases(w):
     case("directory-rename-with-edit-vs-add-and-edit", {"d/a.txt": base20, "d/b.txt": lines(20, "b"), "keep": "k\n"},
          both(mv("d/a.txt", "e/a.txt"), mv("d/b.txt", "e/b.txt"), put("e/a.txt", edit_lines(base20, {1: "o"}))),
          both(put("d/c.txt", "new in d\n"), put("d/a.txt", edit_lines(base20, {20: "t"}))))
+    case("directory-rename-vs-rename-inside", {"c/x.txt": base20, "c/y.txt": lines(20, "y"), "keep": "k\n"},
+         both(mv("c/x.txt", "a/x.txt"), mv("c/y.txt", "a/y.txt")), mv("c/x.txt", "c/z.txt"))
+    case("directory-rename-vs-rename-into-it", {"c/x.txt": base20, "c/y.txt": lines(20, "y"), "w.txt": lines(20, "w")},
+         both(mv("c/x.txt", "a/x.txt"), mv("c/y.txt", "a/y.txt")),
+         both(mv("w.txt", "c/w.txt"), put("c/w.txt", edit_lines(lines(20, "w"), {1: "t"}))))
     case("delete-directory-vs-edit-inside", {"d/a.txt": base20, "d/b.txt": "b\n", "keep": "k\n"},
          rm("d"), put("d/a.txt", edit_lines(base20, {4: "t"})))
     case("delete-directory-vs-add-inside", {"d/a.txt": base20, "keep": "k\n"},
@@ -689,3 +694,54 @@ def test_random_two_sided_changes_match_git(random_cases):
     store, repo, pairs = random_cases
     swapped = [(t, o, label + "-swapped") for o, t, label in pairs]
     assert check_pairs(store, repo, pairs + swapped, "random") == 2 * len(pairs)
+
+
+@pytest.fixture(scope="module")
+def random_criss_cross(tmp_path_factory):
+    """Criss-cross histories with random changes: each side's first commit merged into the other
+    with `-s ours` (so the two merge bases may themselves conflict, and the virtual base keeps
+    markers), then more random changes on each side."""
+    root = tmp_path_factory.mktemp("merge-random-cc")
+    w = Work(str(root / "work"))
+    rng = random.Random(int(os.environ.get("MERGE_RANDOM_SEED", "9")))
+    pairs = []
+    for n in range(int(os.environ.get("MERGE_RANDOM_CC_CASES", "15"))):
+        w.run("checkout", "-q", "--orphan", f"x{n}-a")
+        w.run("rm", "-rq", "--cached", "--ignore-unmatch", ".")
+        for name in os.listdir(w.path):
+            if name != ".git":
+                subprocess.run(["rm", "-rf", os.path.join(w.path, name)], check=True)
+        files = {f"{d}/{k}.txt": lines(rng.randint(5, 25), f"{d}{k}") for d in ("a", "b") for k in range(3)}
+        for name, data in files.items():
+            w.write(name, data)
+        w.commit(f"x{n} root")
+        w.run("branch", f"x{n}-b")
+        a_files, b_files = dict(files), dict(files)
+        random_side(rng, w, a_files, "a1")
+        w.commit(f"x{n} a1")
+        w.checkout(f"x{n}-b")
+        w.run("reset", "-q", "--hard")
+        random_side(rng, w, b_files, "b1")
+        w.commit(f"x{n} b1")
+        w.run("merge", "-q", "--no-edit", "-s", "ours", f"x{n}-a")
+        w.checkout(f"x{n}-a")
+        w.run("reset", "-q", "--hard")
+        w.run("merge", "-q", "--no-edit", "-s", "ours", f"x{n}-b~1")
+        random_side(rng, w, a_files, "a2")
+        ours = w.commit(f"x{n} a2")
+        w.checkout(f"x{n}-b")
+        w.run("reset", "-q", "--hard")
+        random_side(rng, w, b_files, "b2")
+        theirs = w.commit(f"x{n} b2")
+        pairs.append((ours, theirs, f"criss-cross-{n}"))
+        pairs.append((theirs, ours, f"criss-cross-{n}-swapped"))
+    store = RepoStore.create(root / "repo.sqlite3")
+    mirror(store, root, w.path)
+    yield store, w.path, pairs
+    store.close()
+
+
+def test_random_criss_cross_match_git(random_criss_cross):
+    store, repo, pairs = random_criss_cross
+    assert all(len(merge_commits(store, o, t).bases) == 2 for o, t, _ in pairs)
+    assert check_pairs(store, repo, pairs, "random-criss-cross") == len(pairs)
