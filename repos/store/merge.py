@@ -356,8 +356,9 @@ class _Merger:
         edits.update(self.aside)
         # files one side added into a directory the other side renamed away (merge.directoryRenames
         # = conflict, git's default: moved to the new directory, and a conflict there)
-        self.follow_directory_renames(base, theirs, ours, mine, edits)
-        self.follow_directory_renames(base, ours, theirs, other, edits)
+        if not self.depth:                 # (not inside a virtual base, as git's results show)
+            self.follow_directory_renames(base, theirs, ours, mine, edits)
+            self.follow_directory_renames(base, ours, theirs, other, edits)
         self.check_directory_file(ours, mine, edits)
         return self.apply(ours, edits) or self.write_tree({})
 
