@@ -6,7 +6,6 @@ htmx posts of comments and state changes get the fragment to swap in, as on the 
 
 The pages are never cached (issues_page): the merge box must say what is true now."""
 import functools
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -20,15 +19,14 @@ from django.views.decorators.http import (
 from issues import permissions, pulls, reviews, selectors, services
 from issues.models import Issue, PullRequest, Review, ReviewComment
 from issues.rendering import render_body
-from issues.selectors import IssueFilters
-from issues.views import PER_PAGE, is_htmx, issues_page
+from issues.views import is_htmx, issues_page, list_context
 from repos import browsing
 from repos.fragments import cached
 from repos.render.diffview import STATUS_WORDS
 from repos.store import diff as diffs
 from repos.store import history
 from repos.store.pullmerge import METHODS
-from repos.views.common import negotiated, page_number
+from repos.views.common import negotiated
 
 BRANCH = "refs/heads/"
 MAX_COMMITS = 250
@@ -80,27 +78,8 @@ def _tree_diff(ctx, old, new):
 @require_safe
 @pulls_page
 def pull_list(request, ctx):
-    filters = IssueFilters.from_query(request.GET)
-    counts = selectors.state_counts(ctx.repo, filters, kind=Issue.PULL)
-    page = page_number(request)
-    rows = list(selectors.list_issues(ctx.repo, filters, kind=Issue.PULL).select_related("pull")
-                [(page - 1) * PER_PAGE: page * PER_PAGE + 1])
-    more = len(rows) > PER_PAGE
-
-    def link(**changes):
-        params = {key: value for key, value in {**filters.__dict__, **changes}.items() if value}
-        if params.get("state") == Issue.OPEN:
-            params.pop("state")
-        return f"{ctx.pulls_base}?{urlencode(params)}" if params else ctx.pulls_base
-
-    return _page(request, ctx, "list", {
-        "rows": rows[:PER_PAGE], "filters": filters, "counts": counts, "page": page,
-        "open_url": link(state=Issue.OPEN, page=None), "closed_url": link(state=Issue.CLOSED, page=None),
-        "next_url": link(page=page + 1) if more else None,
-        "prev_url": link(page=page - 1 if page > 2 else None) if page > 1 else None,
-        "may_open": permissions.can_open(request.actor, ctx.repo),
-        "clear_url": link(author=None, label=None, assignee=None, q=None),
-    })
+    return _page(request, ctx, "list", list_context(request, ctx.repo, Issue.PULL, ctx.pulls_base,
+                                                     related=("pull",)))
 
 
 # --- new -----------------------------------------------------------------------------------------------------------

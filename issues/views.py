@@ -68,28 +68,38 @@ def _issue_url(ctx, issue, anchor=""):
 
 # --- list and new ----------------------------------------------------------------------------------------------
 
-@require_safe
-@issues_page
-def issue_list(request, ctx):
+def list_context(request, repo, kind, base_url, *, related=()):
+    """What an issue or pull request list page shows: one page of rows under the filters of the
+    query string, the counts per state, and the links that change one filter or the page."""
     filters = IssueFilters.from_query(request.GET)
-    counts = selectors.state_counts(ctx.repo, filters)
+    counts = selectors.state_counts(repo, filters, kind=kind)
     page = page_number(request)
-    rows = list(selectors.list_issues(ctx.repo, filters)[(page - 1) * PER_PAGE: page * PER_PAGE + 1])
+    query = selectors.list_issues(repo, filters, kind=kind).select_related(*related)
+    rows = list(query[(page - 1) * PER_PAGE: page * PER_PAGE + 1])
     more = len(rows) > PER_PAGE
 
     def link(**changes):
         params = {key: value for key, value in {**filters.__dict__, **changes}.items() if value}
         if params.get("state") == Issue.OPEN:
             params.pop("state")
-        return f"{ctx.issues_base}?{urlencode(params)}" if params else ctx.issues_base
+        return f"{base_url}?{urlencode(params)}" if params else base_url
 
-    return _page(request, ctx, "issues/list", {
+    return {
         "rows": rows[:PER_PAGE], "filters": filters, "counts": counts, "page": page,
         "open_url": link(state=Issue.OPEN, page=None), "closed_url": link(state=Issue.CLOSED, page=None),
         "next_url": link(page=page + 1) if more else None,
         "prev_url": link(page=page - 1 if page > 2 else None) if page > 1 else None,
-        "labels": selectors.repo_labels(ctx.repo), "may_open": permissions.can_open(request.actor, ctx.repo),
+        "may_open": permissions.can_open(request.actor, repo),
         "clear_url": link(author=None, label=None, assignee=None, q=None),
+    }
+
+
+@require_safe
+@issues_page
+def issue_list(request, ctx):
+    return _page(request, ctx, "issues/list", {
+        **list_context(request, ctx.repo, Issue.ISSUE, ctx.issues_base),
+        "labels": selectors.repo_labels(ctx.repo),
     })
 
 
