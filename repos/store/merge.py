@@ -5,17 +5,29 @@ level: no working tree, no index, nothing written. No Django here.
   --all`); one base: its tree; none: the empty tree; several (criss-cross): the bases merged
   two by two, oldest first, into a virtual base whose own conflicts stay in it with markers, as
   ort does; then merge_trees.
-- merge_trees(store, base, ours, theirs): the three-way merge of three trees. Only what differs
-  is read: the changes base->ours and base->theirs (descending only into subtrees that differ),
-  renames found on each side among the files it deleted that the other side changed (git's
-  rename rules, renames.py), then path by path: one side's change is taken; both sides' changes
-  are merged (modes, then contents line by line, merge3.py); what cannot be merged is a conflict.
-  The merged tree is ours with the edits applied; only the trees along edited paths are new.
+- merge_trees(store, base, ours, theirs): the three-way merge of three trees. The three trees
+  are walked together, descending only into directories BOTH sides changed (a directory only
+  one side changed is taken whole); renames are looked for on each side among the files it
+  deleted that the other side changed (git's rename rules, renames.py; that side's whole diff is
+  read only then); then path by path: one side's change is taken; both sides' changes are merged
+  (modes, then contents line by line, merge3.py); what cannot be merged is a conflict. The merged
+  tree is ours with the edits applied; only the trees along edited paths are new.
 
-A conflict refuses the merge: MergeResult.tree is None and .conflicts lists the paths; nothing is
+A conflict refuses the merge: MergeResult.tree is None and .conflicts lists the paths (as
+`git merge-tree --write-tree --name-only` does: a file moved aside for a file/directory or
+distinct-types conflict is listed as PATH~LABEL, LABEL being the side's label); nothing is
 written anywhere (new_objects is for the caller to store when it wants the clean result).
-Not done (ort does them): directory rename detection, submodule fast-forwarding, the
-`~branch` renames of directory/file conflicts (they are reported as conflicts all the same).
+
+As ort does: renames (git's similarity rules, merge.renameLimit 7000, never to an empty file),
+rename/rename, rename/delete, rename/add; directory renames in ort's default "conflict" mode
+(files the other side added or renamed into a directory this side renamed away follow it, as a
+conflict); modify/delete; add/add; modes; file/directory; symlinks and submodules conflict
+unless one side kept them. Inside a virtual base (call depth > 0) conflicts keep markers (longer
+by two per level), modify/delete and rename/delete keep the base version.
+Not done: submodule fast-forwarding (ort needs the submodule's commits; here any two-sided
+submodule change conflicts), directory-rename edge cases (a directory split between several
+targets, renames of the directory on both sides), and the conflicted tree's content is not
+promised to be byte-identical to git's (only clean trees are).
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -516,8 +528,9 @@ def _base_tree(store, bases, objects, depth):
 
 
 def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"theirs"):
-    """Merge commit `theirs` into commit `ours` (20-byte oids) -> MergeResult. ValueError when
-    either is not a known commit."""
+    """Merge commit `theirs` into commit `ours` (20-byte oids) -> MergeResult. The labels name
+    the sides in conflict markers and in PATH~LABEL (git uses the branch names it was given).
+    ValueError when either is not a known commit."""
     for oid in (ours, theirs):
         if store.graph.node(oid) is None:
             raise ValueError(f"{oid.hex()} is not a commit of this repository")
