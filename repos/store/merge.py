@@ -286,9 +286,16 @@ class _Merger:
             return {}
         if partial:
             mine = self.changes(base, side)
+        # ort pairs exact renames among ALL deleted files first: a file that is an exact copy of
+        # a deleted file nobody else touched is that file's rename, not a candidate for these
+        relevant_paths = {path for path, _mode, _oid in sources}
+        relevant_oids = {oid for _path, _mode, oid in sources}
+        taken = {old[1] for path, (old, new) in mine.items()
+                 if new is None and old is not None and path not in relevant_paths} - relevant_oids
         added = sorted((path, new[0], new[1]) for path, (old, new) in mine.items()
                        if old is None and new is not None and _kind(new[0]) != MODE_GITLINK
-                       and new[1] != EMPTY_BLOB)     # merges never rename to an empty file
+                       and new[1] != EMPTY_BLOB      # merges never rename to an empty file
+                       and new[1] not in taken)
         if not added:
             return {}
         found = find_renames(sources, added, self.size, self.blob, limit=MERGE_RENAME_LIMIT)

@@ -317,6 +317,8 @@ def build_cases(w):
     case("directory-rename-vs-rename-into-it", {"c/x.txt": base20, "c/y.txt": lines(20, "y"), "w.txt": lines(20, "w")},
          both(mv("c/x.txt", "a/x.txt"), mv("c/y.txt", "a/y.txt")),
          both(mv("w.txt", "c/w.txt"), put("c/w.txt", edit_lines(lines(20, "w"), {1: "t"}))))
+    case("exact-rename-of-an-untouched-file-wins", {"a.txt": base20, "c.txt": edit_lines(base20, {1: "c"}), "k": "k\n"},
+         both(rm("a.txt"), mv("c.txt", "b.txt")), put("a.txt", edit_lines(base20, {10: "theirs"})))
     case("delete-directory-vs-edit-inside", {"d/a.txt": base20, "d/b.txt": "b\n", "keep": "k\n"},
          rm("d"), put("d/a.txt", edit_lines(base20, {4: "t"})))
     case("delete-directory-vs-add-inside", {"d/a.txt": base20, "keep": "k\n"},
