@@ -485,10 +485,12 @@ def _merge_value(base, ours, theirs):
 
 
 def merge_trees(store, base_tree, ours_tree, theirs_tree, *, ours_label=b"ours", theirs_label=b"theirs",
-                _objects=None, _depth=0):
+                objects=None, _depth=0):
     """Three-way merge of three trees (base_tree None: the empty tree) -> TreeMerge.
-    For a cherry-pick of C onto H: merge_trees(store, tree(C^), tree(H), tree(C))."""
-    objects = {} if _objects is None else _objects
+    For a cherry-pick of C onto H: merge_trees(store, tree(C^), tree(H), tree(C)).
+    `objects`: objects made but not stored yet ({oid: (type, raw)}), read as if they were stored and
+    added to; replaying several commits in a row passes each step's objects to the next."""
+    objects = {} if objects is None else objects
     merger = _Merger(store, objects, ours_label, theirs_label, _depth)
     tree = merger.merge(base_tree or EMPTY_TREE, ours_tree or EMPTY_TREE, theirs_tree or EMPTY_TREE)
     if tree == EMPTY_TREE and not store.has(EMPTY_TREE):
@@ -528,7 +530,7 @@ def _base_tree(store, bases, objects, depth):
         inner_base = _base_tree(store, inner, objects, depth + 1)
         merged = merge_trees(store, inner_base, tree, graph.node(nxt).tree,
                              ours_label=b"Temporary merge branch 1", theirs_label=b"Temporary merge branch 2",
-                             _objects=objects, _depth=depth + 1)
+                             objects=objects, _depth=depth + 1)
         tree = merged.tree
         tips.append(nxt)
     return tree
@@ -546,7 +548,7 @@ def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"the
     base_tree = _base_tree(store, bases, objects, 0)
     graph = store.graph
     merged = merge_trees(store, base_tree, graph.node(ours).tree, graph.node(theirs).tree,
-                         ours_label=ours_label, theirs_label=theirs_label, _objects=objects)
+                         ours_label=ours_label, theirs_label=theirs_label, objects=objects)
     if merged.conflicts:
         return MergeResult(bases, None, merged.conflicts, {}, merged.messages, merged.tree)
     # With one base every object made is in the merged tree; a virtual base's own are left out.

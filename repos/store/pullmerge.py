@@ -87,7 +87,7 @@ def _rebase(store, target_ref, tip, head, committer, tmp_dir):
     for info in _oldest_first([i for i in infos if len(i.parents) == 1]):
         parent_tree = store.graph.node(info.parents[0]).tree
         # Objects made by earlier steps are not stored yet: the merge reads them from `objects`.
-        result = merge_trees(store, parent_tree, current_tree, info.tree, _objects=objects)
+        result = merge_trees(store, parent_tree, current_tree, info.tree, objects=objects)
         if result.conflicts:
             raise MergeConflict(result.conflicts, commit=info.oid)
         if result.tree == current_tree:
