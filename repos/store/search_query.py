@@ -5,7 +5,7 @@ Query syntax (ripgit's):
 - `word other`: code lines containing the words as whole words (a file must contain all of them;
   every line containing any of them is shown). Case-insensitive unless `case:yes`.
 - `"a phrase"`: the words in order, separated by spaces/tabs, on one line.
-- `lit:TEXT`: TEXT (the rest of the query, verbatim, spaces trimmed at both ends) as an exact
+- `lit:TEXT`: TEXT (the rest of the query, verbatim, spaces included) as an exact
   substring, as `git grep -F` finds it. A query whose text contains any of `.` `_` `(` `:` is a
   literal as a whole too (e.g. `foo_bar(`); filters are taken out first, and a single pair of
   surrounding double quotes is dropped.
@@ -121,7 +121,7 @@ def parse_query(text):
             continue
         word = bare if bare is not None else head
         if word.startswith("lit:") and (bare is not None or head.startswith("lit:")):
-            q.literal = text[m.start() + m.group(0).index("lit:") + 4:].strip() or None
+            q.literal = text[m.start() + m.group(0).index("lit:") + 4:] or None
             rest = []
             break
         value = quoted if bare is None else None
