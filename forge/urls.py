@@ -5,7 +5,7 @@ from accounts.views import settings as account_settings
 from accounts.views import tokens as account_tokens
 from forge import views
 from forge.api import api
-from repos.views import code, git_http, history, new, refs
+from repos.views import code, git_http, history, new, refs, search
 
 # OWNER/NAME or OWNER/NAME.git; the git routes come first so no web route can shadow them.
 GIT_REPOSITORY = r"^(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/"
@@ -43,6 +43,7 @@ urlpatterns = [
     path(f"{REPO}/issues", include("issues.urls")),
     path(f"{REPO}/pulls", include("issues.pull_urls")),
     path(f"{REPO}/settings", include("repos.settings_urls")),
+    path(f"{REPO}/search", search.search, name="search"),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)/archive/(?P<spec>.+?)(?P<fmt>\.tar\.gz|\.zip)$", refs.download,
             name="archive"),
     path("<str:owner>", views.profile, name="profile"),

@@ -4,6 +4,7 @@ GET  /OWNER/NAME/settings                                    general settings, r
 POST /OWNER/NAME/settings/general                            description, visibility, default branch
 POST /OWNER/NAME/settings/rename                             name
 POST /OWNER/NAME/settings/delete                             confirm (the full name, typed)
+POST /OWNER/NAME/settings/search-index                       rebuild the search index
 GET  /OWNER/NAME/settings/collaborators                      collaborators
 POST /OWNER/NAME/settings/collaborators/add                  username, permission
 POST /OWNER/NAME/settings/collaborators/USER/permission      permission
@@ -26,6 +27,7 @@ urlpatterns = [
     _under("general", views.update_general, "repo-settings-general"),
     _under("rename", views.rename, "repo-settings-rename"),
     _under("delete", views.delete, "repo-settings-delete"),
+    _under("search-index", views.rebuild_search_index, "repo-settings-search-index"),
     _under("collaborators", views.collaborator_list, "repo-settings-collaborators"),
     _under("collaborators/add", views.add_collaborator, "repo-settings-add-collaborator"),
     _under(r"collaborators/(?P<username>[^/]+)/permission", views.change_collaborator, "repo-settings-change-collaborator"),

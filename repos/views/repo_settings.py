@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import ADMIN_ACCESS
 from repos import browsing, services
+from repos import search as searching
 from repos.models import Collaborator
 from repos.selectors import collaborators, old_names, store_path
 from repos.views.common import STORES, RepoContext, page_repository
@@ -157,6 +158,15 @@ def delete(request, repo):
     STORES.forget(path)
     messages.success(request, f"Deleted {full_name}. An administrator can restore it from the server's trash.")
     return HttpResponseRedirect(f"/{quote(owner)}")
+
+
+@require_POST
+@admin_page
+def rebuild_search_index(request, repo):
+    stats = searching.rebuild(repo)
+    skipped = stats.skipped_binary + stats.skipped_large
+    return _done(request, repo, f"Search index rebuilt: {stats.files} file{'s' if stats.files != 1 else ''} indexed"
+                 + (f", {skipped} binary or over 1 MiB left out." if skipped else "."))
 
 
 # --- collaborators ------------------------------------------------------------------------------------------------
