@@ -2,7 +2,7 @@
 
 Layout (all tables prefixed `search_`, created lazily by `ensure_schema`):
 
-- `search_blobs(id, oid, refs, content)`: the text of every indexed blob at the indexed commit, ONCE
+- `search_blobs(id, oid, refs, content)`: the bytes of every indexed blob at the indexed commit, ONCE
   per blob (files with the same content share a row; `refs` counts the paths using it). Reading a
   file's text from here is much faster than inflating it from a pack.
 - `search_files(path, blob_id, ext)`: the files of the indexed commit (path as raw bytes, its
@@ -17,8 +17,9 @@ Layout (all tables prefixed `search_`, created lazily by `ensure_schema`):
 - `search_meta(key, value)`: 'commit' = the commit the file tables reflect (absent: nothing indexed).
 
 Regular files (modes 100644/100755/100664) are indexed, as `git grep` greps them; symlinks and
-submodules are not. Text is decoded as UTF-8 (invalid bytes become U+FFFD; line breaks are kept, so
-line numbers still agree with git's).
+submodules are not. Matching runs on the raw bytes, as git grep does (ASCII case folding, ASCII word
+characters); the trigram index is given the text decoded as UTF-8 (invalid bytes become U+FFFD),
+which only ever makes the candidate set larger, never smaller.
 """
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ INDEXED_MODES = frozenset({0o100644, 0o100755, 0o100664})
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value BLOB)",
     "CREATE TABLE IF NOT EXISTS search_blobs (id INTEGER PRIMARY KEY, oid BLOB NOT NULL UNIQUE,"
-    " refs INTEGER NOT NULL, content TEXT NOT NULL)",
+    " refs INTEGER NOT NULL, content BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_files (path BLOB PRIMARY KEY, blob_id INTEGER NOT NULL,"
     " ext TEXT NOT NULL) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS search_files_ext ON search_files (ext, path)",
@@ -152,10 +153,9 @@ class _Writer:
             con.execute("INSERT INTO search_skipped (path, oid, reason) VALUES (?, ?, 'binary')", (path, oid))
             self.stats.skipped_binary += 1
             return
-        text = data.decode("utf-8", "replace")
         blob_id = con.execute("INSERT INTO search_blobs (oid, refs, content) VALUES (?, 1, ?)",
-                              (oid, text)).lastrowid
-        con.execute("INSERT INTO search_trigram (rowid, content) VALUES (?, ?)", (blob_id, text))
+                              (oid, data)).lastrowid
+        con.execute("INSERT INTO search_trigram (rowid, content) VALUES (?, ?)", (blob_id, fts_text(data)))
         con.execute("INSERT INTO search_files (path, blob_id, ext) VALUES (?, ?, ?)",
                     (path, blob_id, _extension(path)))
         self.stats.files += 1
@@ -169,14 +169,19 @@ class _Writer:
             return
         con.execute("DELETE FROM search_files WHERE path=?", (path,))
         blob_id = row[0]
-        refs, text = con.execute("SELECT refs, content FROM search_blobs WHERE id=?", (blob_id,)).fetchone()
+        refs, data = con.execute("SELECT refs, content FROM search_blobs WHERE id=?", (blob_id,)).fetchone()
         if refs > 1:
             con.execute("UPDATE search_blobs SET refs=refs-1 WHERE id=?", (blob_id,))
             return
         # A contentless FTS5 table forgets a row only when told the exact text it indexed.
         con.execute("INSERT INTO search_trigram (search_trigram, rowid, content) VALUES ('delete', ?, ?)",
-                    (blob_id, text))
+                    (blob_id, fts_text(data)))
         con.execute("DELETE FROM search_blobs WHERE id=?", (blob_id,))
+
+
+def fts_text(data):
+    """What the trigram index is given for a blob's bytes (the same at insert and delete)."""
+    return data.decode("utf-8", "replace")
 
 
 def rebuild_index(store, commit):
@@ -289,7 +294,7 @@ def index_stats(store):
     return {
         "index_bytes": index_bytes,
         "store_bytes": sum(tables.values()),
-        "content_bytes": q("SELECT coalesce(sum(length(CAST(content AS BLOB))), 0) FROM search_blobs").fetchone()[0],
+        "content_bytes": q("SELECT coalesce(sum(length(content)), 0) FROM search_blobs").fetchone()[0],
         "files": q("SELECT count(*) FROM search_files").fetchone()[0],
         "blobs": q("SELECT count(*) FROM search_blobs").fetchone()[0],
         "skipped": q("SELECT count(*) FROM search_skipped").fetchone()[0],

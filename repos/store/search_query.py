@@ -172,12 +172,13 @@ def _apply_filter(q, name, value):
 
 # -- code search -----------------------------------------------------------------------------------
 def _trigram_match(strings):
-    """An FTS5 expression ANDing quoted trigrams of `strings` (those of 3+ characters), or None."""
+    """An FTS5 expression ANDing quoted trigrams of `strings` (those of 3+ characters), or None.
+    FTS5 folds their case as it folded the indexed text's."""
     grams = []
     for s in strings:
         if len(s) < 3:
             continue
-        own = list(dict.fromkeys(s[i:i + 3].lower() for i in range(len(s) - 2)))
+        own = list(dict.fromkeys(s[i:i + 3] for i in range(len(s) - 2)))
         if len(own) > MAX_TRIGRAMS:  # any subset still narrows correctly; spread the picks
             step = len(own) / MAX_TRIGRAMS
             own = [own[int(i * step)] for i in range(MAX_TRIGRAMS)] + [own[-1]]
@@ -188,17 +189,48 @@ def _trigram_match(strings):
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
-def _matchers(q):
-    """(needles for the trigram filter, [regex each file must match], regex of any match)."""
-    flags = re.ASCII | (0 if q.case_sensitive else re.IGNORECASE)
-    if q.literal is not None:
-        pattern = re.compile(re.escape(q.literal), flags)
-        return [q.literal], [pattern], pattern
-    parts = [r"(?<!\w)" + re.escape(t) + r"(?!\w)" for t in q.terms]
-    parts += [r"(?<!\w)" + r"[ \t]+".join(re.escape(w) for w in p.split()) + r"(?!\w)" for p in q.phrases]
-    required = [re.compile(p, flags) for p in parts]
-    needles = list(q.terms) + [w for p in q.phrases for w in p.split()]
-    return needles, required, re.compile("|".join(parts), flags)
+_WORD_CLASS = rb"[0-9A-Za-z_]"   # git grep -w's word characters (bytewise)
+
+
+def _whole_words(words):
+    """A bytes regex for `words` in order, separated by spaces/tabs, as whole words. The first word
+    leads the pattern (so `re` can use its fast literal-prefix search) and the boundary before it is
+    a lookbehind placed after it."""
+    first = re.escape(words[0])
+    pattern = first + rb"(?<!" + _WORD_CLASS + first + rb")"
+    for word in words[1:]:
+        pattern += rb"[ \t]+" + re.escape(word)
+    return pattern + rb"(?!" + _WORD_CLASS + rb")"
+
+
+class _Matcher:
+    """How a code query matches a file's bytes. Case-insensitive queries match the ASCII-lowered
+    bytes (bytes.lower() folds ASCII only, and keeps every offset), as git grep -i does."""
+
+    def __init__(self, q):
+        self.fold = not q.case_sensitive
+        enc = (lambda t: t.encode("utf-8", "surrogateescape").lower()) if self.fold else \
+            (lambda t: t.encode("utf-8", "surrogateescape"))
+        if q.literal is not None:
+            self.needles = [q.literal]
+            parts = [re.escape(enc(q.literal))]
+        else:
+            self.needles = list(q.terms) + [w for p in q.phrases for w in p.split()]
+            parts = [_whole_words([enc(t)]) for t in q.terms]
+            parts += [_whole_words([enc(w) for w in p.split()]) for p in q.phrases]
+        self.required = [re.compile(p) for p in parts]
+        self.any = re.compile(parts[0] if len(parts) == 1 else b"|".join(b"(?:" + p + b")" for p in parts))
+        # One match per line: the match, then the rest of its line, so the next search starts on the next line.
+        self.per_line = re.compile(b"(?:" + self.any.pattern + rb")[^\n]*")
+
+    def haystack(self, content):
+        return content.lower() if self.fold else content
+
+    def count_lines(self, hay):
+        """Lines matching, 0 if the file does not match (every required part must occur)."""
+        if len(self.required) > 1 and not all(r.search(hay) for r in self.required):
+            return 0
+        return len(self.per_line.findall(hay))
 
 
 def _prefix_range(prefix):
@@ -244,11 +276,9 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
     page = max(1, int(page))
     if query.empty or query.kind != "code":
         return CodeResults(0, 0, [], None, page, per_page)
-    needles, required, any_match = _matchers(query)
-    # One match per line: the match, then the rest of its line, so the next search starts on the next line.
-    per_line = re.compile("(?:" + any_match.pattern + ")[^\n]*", any_match.flags)
+    matcher = _Matcher(query)
     where, args = _filters_sql(query)
-    match = _trigram_match(needles)
+    match = _trigram_match(matcher.needles)
     if match is not None:
         where.insert(0, "f.blob_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)")
         args.insert(0, match)
@@ -258,38 +288,43 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
     total_files = total_lines = 0
     files = []
     for path, content in con.execute(sql, args):
-        if not all(r.search(content) for r in required):
-            continue
-        count = len(per_line.findall(content))
+        hay = matcher.haystack(content)
+        count = matcher.count_lines(hay)
         if not count:
             continue
         if first <= total_files < last:
-            files.append(_file_hit(_decode_path(path), content, any_match, count, max_lines))
+            files.append(_file_hit(_decode_path(path), content, hay, matcher.any, count, max_lines))
         total_files += 1
         total_lines += count
     return CodeResults(total_files, total_lines, files, _skipped_note(con, query), page, per_page)
 
 
-def _file_hit(path, content, pattern, count, max_lines):
+def _decode(raw):
+    return raw.decode("utf-8", "replace")
+
+
+def _file_hit(path, content, hay, pattern, count, max_lines):
+    """Up to `max_lines` numbered lines of `content` with the spans (in characters) of every match,
+    found in `hay` (the same bytes, maybe case-folded)."""
     lines = []
     line_no, scanned = 1, 0
-    current = None
-    for m in pattern.finditer(content):
-        start = m.start()
-        if current is not None and start < current_end:
-            current.spans.append((m.start() - current_start, m.end() - current_start))
-            continue
-        if len(lines) == max_lines:
-            break
-        line_no += content.count("\n", scanned, start)
-        current_start = content.rfind("\n", 0, start) + 1
-        current_end = content.find("\n", start)
-        if current_end < 0:
-            current_end = len(content)
-        scanned = current_start
-        current = LineHit(line_no, content[current_start:current_end],
-                          [(m.start() - current_start, m.end() - current_start)])
-        lines.append(current)
+    current = line_start = line_end = None
+    for m in pattern.finditer(hay):
+        start, end = m.span()
+        if current is None or start >= line_end:
+            if len(lines) == max_lines:
+                break
+            line_no += hay.count(b"\n", scanned, start)
+            line_start = hay.rfind(b"\n", 0, start) + 1
+            line_end = hay.find(b"\n", start)
+            if line_end < 0:
+                line_end = len(hay)
+            scanned = line_start
+            current = LineHit(line_no, _decode(content[line_start:line_end]), [])
+            lines.append(current)
+        raw = content[line_start:line_end]
+        a = len(_decode(raw[:start - line_start]))
+        current.spans.append((a, a + len(_decode(raw[start - line_start:end - line_start]))))
     return FileHit(path, lines, count - len(lines), count)
 
 
