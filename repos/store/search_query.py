@@ -30,6 +30,7 @@ from .search_index import _extension, ensure_schema
 LITERAL_TRIGGERS = frozenset("._(:")
 MAX_LINES_PER_FILE = 20
 MAX_TRIGRAMS = 16
+SCAN_BELOW_BYTES = 512 << 10  # a filter leaving less text than this is scanned without the trigram index
 FILTERS = ("@path:", "@ext:", "@author:", "@message:", "case:")
 
 
@@ -279,6 +280,8 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
     matcher = _Matcher(query)
     where, args = _filters_sql(query)
     match = _trigram_match(matcher.needles)
+    if match is not None and where and _filtered_bytes(con, where, args) <= SCAN_BELOW_BYTES:
+        match = None  # a few files under the filter: reading them beats the trigram lookup
     if match is not None:
         where.insert(0, "f.blob_id IN (SELECT rowid FROM search_trigram WHERE search_trigram MATCH ?)")
         args.insert(0, match)
@@ -297,6 +300,11 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
         total_files += 1
         total_lines += count
     return CodeResults(total_files, total_lines, files, _skipped_note(con, query), page, per_page)
+
+
+def _filtered_bytes(con, where, args):
+    return con.execute("SELECT coalesce(sum(length(b.content)), 0) FROM search_files f JOIN search_blobs b"
+                       " ON b.id = f.blob_id WHERE " + " AND ".join(where), args).fetchone()[0]
 
 
 def _decode(raw):
