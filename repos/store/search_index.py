@@ -55,8 +55,13 @@ class IndexStats:
     bytes: int = 0          # bytes of text indexed (UTF-8 as stored in git)
 
 
+def has_schema(con):
+    """True once ensure_schema ran (searching never creates tables: it may run on a read-only path)."""
+    return con.execute("SELECT 1 FROM sqlite_master WHERE name='search_commit_text'").fetchone() is not None
+
+
 def ensure_schema(con):
-    if con.execute("SELECT 1 FROM sqlite_master WHERE name='search_commit_text'").fetchone():
+    if has_schema(con):
         return
     with _transaction(con):
         for statement in SCHEMA:

@@ -25,7 +25,7 @@ characters checks every indexed file (as git grep does).
 import re
 from dataclasses import dataclass, field
 
-from .search_index import _extension, ensure_schema
+from .search_index import _extension, has_schema
 
 LITERAL_TRIGGERS = frozenset("._(:")
 MAX_LINES_PER_FILE = 20
@@ -273,9 +273,8 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
     """Files whose text matches `query`, sorted by path, page `page` (1-based) of `per_page` files,
     each with up to `max_lines` matching lines. Totals count every match."""
     con = store.con
-    ensure_schema(con)
     page = max(1, int(page))
-    if query.empty or query.kind != "code":
+    if query.empty or query.kind != "code" or not has_schema(con):
         return CodeResults(0, 0, [], None, page, per_page)
     matcher = _Matcher(query)
     where, args = _filters_sql(query)
@@ -391,10 +390,9 @@ def _commit_match(q):
 def search_commits(store, query, *, page=1, per_page=20):
     """Commits whose message/author match, newest first (committer time)."""
     con = store.con
-    ensure_schema(con)
     page = max(1, int(page))
     match = _commit_match(query)
-    if match is None:
+    if match is None or not has_schema(con):
         return CommitResults(0, [], page, per_page)
     base = (" FROM search_commit_text t JOIN search_commits s ON s.id = t.rowid"
             " JOIN commits c ON c.oid = s.oid WHERE search_commit_text MATCH ?")

@@ -22,6 +22,7 @@ from repos.store.search import (index_commits, index_stats, indexed_commit, pars
                                 search_code, search_commits, sync_index, update_index)
 from tests.repos.store.helpers import mirror, pack_of, push
 from tests.support.gitcli import git, git_env, out
+from tests.support.sources import make_test_repo
 
 LARGE_PATH = "big/large.txt"
 GREP_RECORD = re.compile(rb"[^:\0]*:([^\0]*)\0(\d+)\0([^\n]*)\n")
@@ -246,11 +247,17 @@ def commit_all(wt, message):
     git("-C", wt, "commit", "-q", "--allow-empty", "-m", message)
 
 
-def test_incremental_equals_rebuild(history, tmp_path):
+def test_incremental_equals_rebuild(tmp_path):
+    # A smaller history than the `history` fixture (each step is compared with a full rebuild).
+    source = make_test_repo(tmp_path / "small.git", 80, "--max-files", "400")
     wt = tmp_path / "wt"
-    git("clone", "-q", str(history), str(wt))
+    git("clone", "-q", str(source), str(wt))
     store = RepoStore.create(tmp_path / "repo.sqlite3")
-    mirror(store, tmp_path, history)
+    mirror(store, tmp_path, source)
+    files = sorted(out("-C", wt, "ls-files").splitlines())
+    py = [f for f in files if f.endswith(".py") and "/" in f]
+    edited, renamed, deleted = py[:3], py[3], py[4]
+    doomed_dir = sorted({f.rsplit("/", 1)[0] for f in py[5:]})[-1]
     pusher = Pusher(store, wt, tmp_path)
     main = store.ref("refs/heads/main")
     rebuild_index(store, main)
@@ -259,6 +266,7 @@ def test_incremental_equals_rebuild(history, tmp_path):
     copies.mkdir()
 
     def check(old, new):
+        assert indexed_commit(store) == old  # so update_index takes the incremental path, not a rebuild
         update_index(store, old, new)
         index_commits(store)
         assert indexed_commit(store) == new
@@ -275,21 +283,21 @@ def test_incremental_equals_rebuild(history, tmp_path):
         check(old, new)
 
     def edits(w):
-        for rel in ["utils/functional.py", "db/models/query.py", "apps/config.py"]:
+        for rel in edited:
             p = w / rel
             p.write_text(p.read_text().replace("import", "import  # edited line", 2) + "\nedited line\n")
         (w / "new_module.py").write_text("def new_function_name():\n    return 'edited line'\n")
     step("edits", edits)
 
     def renames(w):
-        (w / "utils" / "renamed").mkdir()
-        git("-C", w, "mv", "utils/functional.py", "utils/renamed/functional_moved.py")
+        (w / "renamed" / "deeper").mkdir(parents=True)
+        git("-C", w, "mv", renamed, "renamed/deeper/moved.py")
         git("-C", w, "mv", "new_module.py", "moved.txt")
     step("renames", renames)
 
     def deletions(w):
-        git("-C", w, "rm", "-q", "-r", "db/backends")
-        git("-C", w, "rm", "-q", "apps/config.py")
+        git("-C", w, "rm", "-q", "-r", doomed_dir)
+        git("-C", w, "rm", "-q", deleted)
         (w / "blob.bin").write_bytes(b"\0\1\2 binary")
         (w / "large.txt").write_text("import x\n" * 200000)
     step("deletions, a binary and a large file", deletions)
@@ -355,3 +363,10 @@ def test_index_stats_and_sync(history, store, tmp_path):
     assert sizes["files"] == stats.files and sizes["commits"] == store.stats()["commits"]
     assert 0 < sizes["index_bytes"] < sizes["store_bytes"]
     assert sync_index(store).files == 0  # nothing new
+
+
+def test_searching_an_unindexed_store(history, store, tmp_path):
+    mirror(store, tmp_path, history)
+    assert search_code(store, parse_query("lit:def")).total_files == 0
+    assert search_commits(store, parse_query("@author:ada")).total == 0
+    assert store.con.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'search%'").fetchone()[0] == 0
