@@ -10,6 +10,7 @@ mirrored into a store as a push lands it. Not cached: the index build (timed and
 size against the store's).
 
 Queries, chosen deterministically (seeded) from the text at main: 20 of each kind
+(words, phrases and identifiers drawn from all their occurrences, so common ones come up often)
 - word: a word of 4+ letters          git grep -n -I -F -w -i -e WORD main
 - phrase: two words as in the text    git grep -n -I -F -w -i -e "A B" main
 - identifier with '_'                 git grep -n -I -F -i -e IDENT main
@@ -36,7 +37,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from repos.store import RepoStore  # noqa: E402
-from repos.store.search import index_commits, index_stats, parse_query, rebuild_index, search_code  # noqa: E402
+from repos.store.search import (index_commits, index_stats, parse_query, rebuild_index, search_code,  # noqa: E402
+                                update_index)
+from repos.store.trees import TreeCache, changed_paths  # noqa: E402
 from tests.repos.store.helpers import mirror  # noqa: E402
 from tests.support.gitcli import git_env  # noqa: E402
 from tests.support.sources import make_test_repo  # noqa: E402
@@ -89,6 +92,15 @@ def texts_at_main(repo):
     return texts
 
 
+def distinct(rng, occurrences, count):
+    picked = []
+    while len(picked) < count:
+        item = rng.choice(occurrences)
+        if item not in picked:
+            picked.append(item)
+    return picked
+
+
 def pick_queries(texts, per_kind, seed=6):
     """{kind: [(forge query text, git grep arguments)]}, deterministic for one repository."""
     rng = random.Random(seed)
@@ -98,15 +110,17 @@ def pick_queries(texts, per_kind, seed=6):
     for p in code_paths:
         for token in set(re.findall(r"\b[A-Za-z_][A-Za-z0-9_]{7,}\b", texts[p])):
             doc_freq[token] = doc_freq.get(token, 0) + 1
-    words = sorted({w for p in code_paths for w in re.findall(r"\b[a-z]{4,}\b", texts[p])})
-    phrases = sorted({m.group(0) for p in code_paths for m in re.finditer(r"\b[a-z]{3,} [a-z]{3,}\b", texts[p])})
-    idents = sorted({w for p in code_paths for w in re.findall(r"\b[a-z]+_[a-z_]+\b", texts[p]) if len(w) >= 5})
+    # Words, phrases and identifiers are drawn from their occurrences (so common ones come up as often
+    # as they are written), rare strings from those in one file only.
+    words = [w for p in code_paths for w in re.findall(r"\b[a-z]{4,}\b", texts[p])]
+    phrases = [m.group(0) for p in code_paths for m in re.finditer(r"\b[a-z]{3,} [a-z]{3,}\b", texts[p])]
+    idents = [w for p in code_paths for w in re.findall(r"\b[a-z]+_[a-z_]+\b", texts[p]) if len(w) >= 5]
     rare = sorted(t for t, n in doc_freq.items() if n == 1 and "_" not in t)
     dirs = sorted({p.rsplit("/", 1)[0] + "/" for p in code_paths if "/" in p})
     out = {
-        "word": [(w, ["-F", "-w", "-i", "-e", w]) for w in rng.sample(words, per_kind)],
-        "phrase": [(f'"{p}"', ["-F", "-w", "-i", "-e", p]) for p in rng.sample(phrases, per_kind)],
-        "identifier": [(i, ["-F", "-i", "-e", i]) for i in rng.sample(idents, per_kind)],
+        "word": [(w, ["-F", "-w", "-i", "-e", w]) for w in distinct(rng, words, per_kind)],
+        "phrase": [(f'"{p}"', ["-F", "-w", "-i", "-e", p]) for p in distinct(rng, phrases, per_kind)],
+        "identifier": [(i, ["-F", "-i", "-e", i]) for i in distinct(rng, idents, per_kind)],
         "rare": [(f"lit:{r}", ["-F", "-i", "-e", r]) for r in rng.sample(rare, per_kind)],
     }
     path_queries = []
@@ -155,6 +169,8 @@ def main():
         started = time.perf_counter()
         stats = rebuild_index(store, main_oid)
         build = time.perf_counter() - started
+        store.con.execute("DELETE FROM search_commit_text")
+        store.con.execute("DELETE FROM search_commits")
         started = time.perf_counter()
         added = index_commits(store)
         commits_time = time.perf_counter() - started
@@ -170,6 +186,28 @@ def main():
               f"(packs {pack_bytes / 1e6:.1f} MB); bare git repository {repo_bytes / 1e6:.1f} MB; "
               f"index/store-without-index = {sizes['index_bytes'] / (sizes['store_bytes'] - sizes['index_bytes']):.2f}")
         report.update(build_s=build, stats=stats.__dict__, sizes=sizes, repo_bytes=repo_bytes)
+        # Incremental updates, as a push moves main: back 1 and 20 first-parent commits, and forward again.
+        for back in (1, 20):
+            older = main_oid
+            for _ in range(back):
+                older = store.graph.node(older).parents[0]
+            started = time.perf_counter()
+            update_index(store, main_oid, older)
+            down = time.perf_counter() - started
+            started = time.perf_counter()
+            update_index(store, older, main_oid)
+            up = time.perf_counter() - started
+            changed = len(changed_paths(TreeCache(store.reader), store.graph.node(older).tree,
+                                        store.graph.node(main_oid).tree))
+            print(f"update_index main~{back} -> main ({changed} paths changed): {up * 1000:.1f} ms "
+                  f"(and back: {down * 1000:.1f} ms)")
+            report[f"update_{back}_s"] = up
+    with RepoStore.open(store_path) as cold:
+        started = time.perf_counter()
+        search_code(cold, parse_query("lit:get_queryset"))
+        print(f"first query on a freshly opened store (lit:get_queryset): "
+              f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    with RepoStore.open(store_path) as store:
         queries = pick_queries(texts_at_main(repo), a.queries)
         print(f"\n{'kind':<11} {'forge p50 ms':>12} {'git p50 ms':>11} {'ratio':>6}  counts  target")
         report["kinds"] = {}
