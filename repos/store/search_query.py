@@ -30,6 +30,7 @@ from .search_index import _extension, has_schema
 LITERAL_TRIGGERS = frozenset("._(:")
 MAX_LINES_PER_FILE = 20
 MAX_TRIGRAMS = 16
+MAX_SCAN_BYTES = 256 << 20   # the most candidate text one query reads once its page is full
 SCAN_BELOW_BYTES = 512 << 10  # a filter leaving less text than this is scanned without the trigram index
 FILTERS = ("@path:", "@ext:", "@author:", "@message:", "case:")
 
@@ -77,6 +78,7 @@ class CodeResults:
     skipped_note: str | None = None
     page: int = 1
     per_page: int = 20
+    exact: bool = True   # False: the scan stopped at max_scan_bytes; the totals are lower bounds
 
     @property
     def pages(self):
@@ -269,9 +271,12 @@ def _decode_path(path):
     return path.decode("utf-8", "replace")
 
 
-def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FILE):
+def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FILE,
+                max_scan_bytes=MAX_SCAN_BYTES):
     """Files whose text matches `query`, sorted by path, page `page` (1-based) of `per_page` files,
-    each with up to `max_lines` matching lines. Totals count every match."""
+    each with up to `max_lines` matching lines. Totals count every match, unless more than
+    `max_scan_bytes` of candidate text had to be read: then the scan stops once the page is full
+    and `exact` is False."""
     con = store.con
     page = max(1, int(page))
     if query.empty or query.kind != "code" or not has_schema(con):
@@ -287,9 +292,14 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
     sql = ("SELECT f.path, b.content FROM search_files f JOIN search_blobs b ON b.id = f.blob_id"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY f.path")
     first, last = (page - 1) * per_page, page * per_page
-    total_files = total_lines = 0
+    total_files = total_lines = scanned = 0
+    exact = True
     files = []
     for path, content in con.execute(sql, args):
+        scanned += len(content)
+        if scanned > max_scan_bytes and total_files >= last:
+            exact = False
+            break
         hay = matcher.haystack(content)
         count = matcher.count_lines(hay)
         if not count:
@@ -298,7 +308,7 @@ def search_code(store, query, *, page=1, per_page=20, max_lines=MAX_LINES_PER_FI
             files.append(_file_hit(_decode_path(path), content, hay, matcher.any, count, max_lines))
         total_files += 1
         total_lines += count
-    return CodeResults(total_files, total_lines, files, _skipped_note(con, query), page, per_page)
+    return CodeResults(total_files, total_lines, files, _skipped_note(con, query), page, per_page, exact)
 
 
 def _filtered_bytes(con, where, args):

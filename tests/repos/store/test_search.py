@@ -370,3 +370,11 @@ def test_searching_an_unindexed_store(history, store, tmp_path):
     assert search_code(store, parse_query("lit:def")).total_files == 0
     assert search_commits(store, parse_query("@author:ada")).total == 0
     assert store.con.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'search%'").fetchone()[0] == 0
+
+
+def test_scan_cap_keeps_the_page_and_flags_the_totals(indexed):
+    query = parse_query("lit:import")
+    full = search_code(indexed, query, page=2)
+    capped = search_code(indexed, query, page=2, max_scan_bytes=1)
+    assert full.exact and not capped.exact
+    assert capped.files == full.files and capped.total_files == 40 < full.total_files
