@@ -112,6 +112,7 @@ def parse_query(text):
     text = (text or "").replace("\r", " ").replace("\n", " ")
     q = Query(text=text)
     rest = []          # the raw pieces that are not filters, in order
+    spans = []         # and where they are in `text`
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -137,8 +138,12 @@ def parse_query(text):
                 break
         else:
             rest.append((raw, quoted if bare is None and not head else None))
+            spans.append((m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.end()))
     if q.literal is None and rest:
-        joined = " ".join(raw for raw, _ in rest)
+        # The literal keeps the text's own spacing when no filter sits between its pieces.
+        contiguous = all(spans[i][1] == spans[i + 1][0] or not text[spans[i][1]:spans[i + 1][0]].strip()
+                         for i in range(len(spans) - 1))
+        joined = text[spans[0][0]:spans[-1][1]] if contiguous else " ".join(raw for raw, _ in rest)
         if len(rest) == 1 and rest[0][1] is not None:
             inner = rest[0][1]
         else:

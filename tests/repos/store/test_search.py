@@ -138,6 +138,9 @@ def test_words_and_phrases(indexed, work):
     for word in ["queryset", "Import", "self", "lazy", "xyzzy"]:
         hits, _ = all_hits(indexed, word, per_page=50)
         assert set(hits) == set(git_grep(work, "main", word, "-F", "-w", "-i")), word
+    for word in ["QuerySet", "queryset"]:
+        hits, _ = all_hits(indexed, "case:yes " + word, per_page=50)
+        assert hits and set(hits) == set(git_grep(work, "main", word, "-F", "-w")), word
     hits, _ = all_hits(indexed, '"import os"', per_page=50)
     expected = git_grep(work, "main", "import os", "-F", "-w", "-i")
     assert expected and set(expected) <= set(hits)
@@ -172,6 +175,12 @@ def test_commit_search(indexed, work):
     results = search_commits(indexed, q, per_page=1000)
     expected = set(out("-C", work, "rev-list", "--all", "-i", "--author=ada").split())
     assert {h.oid.hex() for h in results.hits} == expected and results.total == len(expected)
+    # The author's last word matches as a prefix; name and email both count.
+    prefix = search_commits(indexed, parse_query("@author:lovel"), per_page=1000)
+    assert {h.oid.hex() for h in prefix.hits} == set(out("-C", work, "rev-list", "--all", "-i",
+                                                          "--author=lovel").split())
+    by_email = search_commits(indexed, parse_query("@author:ada@example.org"), per_page=1000)
+    assert by_email.total and all(h.author_email == "ada@example.org" for h in by_email.hits)
     results = search_commits(indexed, parse_query("@message:merge"), per_page=1000)
     messages = dict(line.split(" ", 1) for line in out("-C", work, "log", "--all", "--format=%H %s").splitlines())
     # Whole-word matches in the full message, as FTS5's unicode61 tokenizer splits words.
@@ -378,3 +387,17 @@ def test_scan_cap_keeps_the_page_and_flags_the_totals(indexed):
     capped = search_code(indexed, query, page=2, max_scan_bytes=1)
     assert full.exact and not capped.exact
     assert capped.files == full.files and capped.total_files == 40 < full.total_files
+
+
+def test_parse_query():
+    q = parse_query('@path:db/models/ @ext:.PY case:yes foo "bar  baz" qux')
+    assert (q.kind, q.path_prefix, q.ext, q.case_sensitive) == ("code", "db/models/", "py", True)
+    assert q.terms == ["foo", "qux"] and q.phrases == ["bar baz"] and q.literal is None
+    assert parse_query("x  =  self.y @ext:py").literal == "x  =  self.y"
+    assert parse_query('"foo.bar"').literal == "foo.bar"
+    assert parse_query("@ext:py lit: two  spaces ").literal == " two  spaces "
+    assert parse_query("lit:@path:x").literal == "@path:x" and parse_query("lit:@path:x").path_prefix is None
+    assert parse_query("get_queryset").literal == "get_queryset"
+    q = parse_query('@author:"Ada Lovelace" @message:fix bug')
+    assert (q.kind, q.author, q.message, q.terms) == ("commits", "Ada Lovelace", "fix", ["bug"])
+    assert parse_query("").empty and parse_query("@path:x/").empty
