@@ -185,8 +185,10 @@ class _Writer:
 
 
 def fts_text(data):
-    """What the trigram index is given for a blob's bytes (the same at insert and delete)."""
-    return data.decode("utf-8", "replace")
+    """What the trigram index is given for a blob's bytes (the same at insert and delete). FTS5 stops
+    reading text at a NUL (a text file may hold one after git's 8000-byte probe): NULs become
+    U+FFFD, and queries never ask for a trigram holding either."""
+    return data.decode("utf-8", "replace").replace("\0", "\ufffd")
 
 
 def rebuild_index(store, commit):

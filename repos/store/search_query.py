@@ -186,7 +186,10 @@ def _trigram_match(strings):
     for s in strings:
         if len(s) < 3:
             continue
-        own = list(dict.fromkeys(s[i:i + 3] for i in range(len(s) - 2)))
+        # Trigrams holding a NUL or U+FFFD are never asked for (fts_text replaces NULs, and invalid
+        # UTF-8 in a file decodes to U+FFFD while git compares its bytes).
+        own = list(dict.fromkeys(g for g in (s[i:i + 3] for i in range(len(s) - 2))
+                                 if "\0" not in g and "\ufffd" not in g))
         if len(own) > MAX_TRIGRAMS:  # any subset still narrows correctly; spread the picks
             step = len(own) / MAX_TRIGRAMS
             own = [own[int(i * step)] for i in range(MAX_TRIGRAMS)] + [own[-1]]

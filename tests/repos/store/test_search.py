@@ -77,6 +77,12 @@ def work(history, tmp_path_factory):
     (wt / "big").mkdir()
     (wt / "big" / "image.bin").write_bytes(b"GIF89a\0\0def __init__(self)\n" * 10)
     (wt / LARGE_PATH).write_text("def __init__(self):\n    return settings.DEBUG\n" * 25000)
+    # Not UTF-8 (content and a path), CRLF line ends, no final newline, a NUL after git's 8000-byte probe.
+    (wt / "big" / "latin1.txt").write_bytes(b"caf\xe9 QuerySet\nna\xefve def __init__(self)\n")
+    with open(bytes(wt / "big") + b"/na\xefve-path.py", "wb") as f:
+        f.write(b"import re\r\nclass QuerySet:  # def\r\n")
+    (wt / "big" / "no-newline.py").write_bytes(b"x = 1\nself.value = 'import re'")
+    (wt / "big" / "late-nul.txt").write_bytes(b"a\n" * 5000 + b"def \0 QuerySet\n")
     git("-C", wt, "add", "big")
     git("-C", wt, "commit", "-q", "-m", "Add a binary and a large file")
     return wt
@@ -365,7 +371,10 @@ def test_incremental_equals_rebuild(tmp_path):
 
 
 def test_index_stats_and_sync(history, store, tmp_path):
-    mirror(store, tmp_path, history)
+    refs = mirror(store, tmp_path, history)
+    some = [refs["refs/heads/main"], store.graph.node(refs["refs/heads/main"]).parents[0]]
+    assert index_commits(store, some) == 2 and index_commits(store, some) == 0
+    assert search_commits(store, parse_query("@author:a")).total <= 2
     stats = sync_index(store)
     assert indexed_commit(store) == store.ref("refs/heads/main")
     sizes = index_stats(store)
