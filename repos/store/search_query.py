@@ -429,7 +429,7 @@ def search_commits(store, query, *, page=1, per_page=20):
 
 def _excerpt(message, words, width=200):
     """The first message line holding one of `words` (else the summary), with their spans."""
-    lines = [line for line in message.split("\n")]
+    lines = message.split("\n")
     if words:
         pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W_])",
                              re.IGNORECASE)
