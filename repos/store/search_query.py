@@ -333,7 +333,7 @@ def _file_hit(path, content, hay, pattern, count, max_lines):
     found in `hay` (the same bytes, maybe case-folded)."""
     lines = []
     line_no, scanned = 1, 0
-    current = line_start = line_end = None
+    current = line_start = line_end = raw = ascii_line = None
     for m in pattern.finditer(hay):
         start, end = m.span()
         if current is None or start >= line_end:
@@ -345,11 +345,15 @@ def _file_hit(path, content, hay, pattern, count, max_lines):
             if line_end < 0:
                 line_end = len(hay)
             scanned = line_start
-            current = LineHit(line_no, _decode(content[line_start:line_end]), [])
+            raw = content[line_start:line_end]
+            ascii_line = raw.isascii()  # then byte offsets are character offsets
+            current = LineHit(line_no, _decode(raw), [])
             lines.append(current)
-        raw = content[line_start:line_end]
-        a = len(_decode(raw[:start - line_start]))
-        current.spans.append((a, a + len(_decode(raw[start - line_start:end - line_start]))))
+        if ascii_line:
+            current.spans.append((start - line_start, end - line_start))
+        else:
+            a = len(_decode(raw[:start - line_start]))
+            current.spans.append((a, a + len(_decode(raw[start - line_start:end - line_start]))))
     return FileHit(path, lines, count - len(lines), count)
 
 

@@ -106,7 +106,7 @@ def literals_from(work):
     idents = sorted(set(re.findall(r"\b[a-z]+_[a-z_]+\b", text)))[::25][:8]
     dotted = sorted(set(re.findall(r"\b\w+\.\w+\b", text)))[::40][:6]
     calls = sorted(set(re.findall(r"\b\w+\(", text)))[::40][:6]
-    return idents + dotted + calls + ["def", "self.", "(),", "_", "a", "(", "z.", "QuerySet", "__init__(self",
+    return idents + dotted + calls + ["def", "self.", "(),", "_", "q", "(", "z.", "QuerySet", "__init__(self",
                                       "import re", "no such string anywhere_", " = ", "NEAR(", '"""', "*"]
 
 
