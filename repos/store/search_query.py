@@ -10,8 +10,10 @@ Query syntax (ripgit's):
   literal as a whole too (e.g. `foo_bar(`); filters are taken out first, and a single pair of
   surrounding double quotes is dropped.
 - `@path:dir/`: only paths starting with that prefix; `@ext:py`: only files ending in `.py`.
-- `@author:NAME` and `@message:WORDS` search commits instead of code (author name and email, the
-  last word matching as a prefix; message words as a phrase); other words then search messages.
+- `@author:NAME` and `@message:WORD` (or `@message:"several words"`, `@author:"Ada Lovelace"`) search
+  commits instead of code (author name and email, the last word matching as a prefix; message words
+  as a phrase, whole words, case-insensitive); the query's other words must then be in the message.
+  Results are newest first (committer time).
 - `case:yes` / `case:no`: case-sensitive or not (default not). Case folding is ASCII-only, as
   `git grep -i` does it bytewise.
 
