@@ -25,8 +25,17 @@ def _wants_json(request) -> bool:
     return request.GET.get("format") == "json" or accept.split(",")[0].strip().startswith("application/json")
 
 
+# A minified file's one line can be megabytes: show a window around the first match.
+MAX_SHOWN = 400
+
+
 def _marked(text, spans):
     """[(piece, is_match)] of a line, for templates to wrap the matches in <mark> (escaped)."""
+    if len(text) > MAX_SHOWN:
+        start = max(0, (min(spans)[0] if spans else 0) - MAX_SHOWN // 4)
+        end = start + MAX_SHOWN
+        spans = [(max(a, start) - start + 1, min(b, end) - start + 1) for a, b in spans if a < end and b > start]
+        text = "…" + text[start:end] + "…"
     pieces, at = [], 0
     for start, end in sorted(spans):
         if start < at:
