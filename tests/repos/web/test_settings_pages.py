@@ -70,7 +70,7 @@ def test_the_owner_sees_both_pages_and_the_tab(sample):
     owner = signed_in("alice")
     page = text(get(owner, f"{BASE}/settings"))
     forms = dict(re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S))
-    assert list(forms)[-3:] == [f"{BASE}/settings/{action}" for action in ("general", "rename", "delete")]
+    assert list(forms)[-4:] == [f"{BASE}/settings/{action}" for action in ("general", "rename", "search-index", "delete")]
     assert all('name="csrfmiddlewaretoken"' in body for body in forms.values())
     assert "an administrator can restore it from the server's trash" in page
     assert f'<option value="main" selected>main</option>' in page  # a select of the existing branches
