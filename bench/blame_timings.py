@@ -25,9 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from repos.store import RepoStore  # noqa: E402
 from repos.store.blame import BlameTooLarge, blame  # noqa: E402
-from tests.repos.store.helpers import mirror  # noqa: E402
+from bench.stores import prepare  # noqa: E402
 from tests.support.gitcli import git_env  # noqa: E402
-from tests.support.sources import make_test_repo  # noqa: E402
 
 HEADER = re.compile(rb"([0-9a-f]{40}) (\d+) \d+(?: \d+)?")
 
@@ -35,27 +34,6 @@ HEADER = re.compile(rb"([0-9a-f]{40}) (\d+) \d+(?: \d+)?")
 def git(repo, *args):
     return subprocess.run(["git", "--git-dir", str(repo), *args], capture_output=True, check=True,
                           env=git_env()).stdout
-
-
-def prepare(cache, commits):
-    """(bare repository, store path), built on first use."""
-    cache.mkdir(parents=True, exist_ok=True)
-    repo = cache / f"repo-{commits}.git"
-    if not (cache / f"repo-{commits}.done").exists():
-        print(f"building a {commits}-commit repository in {repo} (cached)", flush=True)
-        subprocess.run(["rm", "-rf", str(repo)], check=True)
-        make_test_repo(repo, commits)
-        (cache / f"repo-{commits}.done").write_text("ok\n")
-    store_dir = cache / f"store-{commits}"
-    store_path = store_dir / "repo.sqlite3"
-    if not (store_dir / "done").exists():
-        print(f"mirroring it into a store at {store_path} (cached)", flush=True)
-        subprocess.run(["rm", "-rf", str(store_dir)], check=True)
-        store_dir.mkdir()
-        with RepoStore.create(store_path) as store:
-            mirror(store, store_dir, repo)
-        (store_dir / "done").write_text("ok\n")
-    return repo, store_path
 
 
 def pick_files(repo, count):

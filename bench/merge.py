@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from repos.store import RepoStore
 from repos.store.merge import merge_commits
-from tests.repos.store.helpers import mirror
+from bench.stores import cached_store
 from tests.support.gitcli import git_env
 from tests.support.sources import make_test_repo
 
@@ -117,15 +117,7 @@ def prepare(cache, commits, apart, count):
         else:
             sys.exit("no seed gave a clean merge")
         (cache / f"repo-{name}.done").write_text("ok\n")
-    store_dir = cache / f"store-{name}"
-    store_path = store_dir / "repo.sqlite3"
-    if not (store_dir / "done").exists():
-        print(f"mirroring it into a store at {store_path} (cached)", flush=True)
-        subprocess.run(["rm", "-rf", str(store_dir)], check=True)
-        store_dir.mkdir()
-        with RepoStore.create(store_path) as store:
-            mirror(store, store_dir, repo)
-        (store_dir / "done").write_text("ok\n")
+    store_path = cached_store(cache / f"store-{name}", repo)
     main = git(repo, "rev-parse", "main").decode().strip()
     pr = git(repo, "rev-parse", "pr").decode().strip()
     return repo, store_path, main, pr

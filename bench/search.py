@@ -40,32 +40,11 @@ from repos.store import RepoStore  # noqa: E402
 from repos.store.search import (index_commits, index_stats, parse_query, rebuild_index, search_code,  # noqa: E402
                                 update_index)
 from repos.store.trees import TreeCache, changed_paths  # noqa: E402
-from tests.repos.store.helpers import mirror  # noqa: E402
+from bench.stores import prepare  # noqa: E402
 from tests.support.gitcli import git_env  # noqa: E402
-from tests.support.sources import make_test_repo  # noqa: E402
 
 TARGET = 0.25
 KINDS = ["word", "phrase", "identifier", "rare", "path"]
-
-
-def prepare(cache, commits):
-    cache.mkdir(parents=True, exist_ok=True)
-    repo = cache / f"repo-{commits}.git"
-    if not (cache / f"repo-{commits}.done").exists():
-        print(f"building a {commits}-commit repository in {repo} (cached)", flush=True)
-        subprocess.run(["rm", "-rf", str(repo)], check=True)
-        make_test_repo(repo, commits)
-        (cache / f"repo-{commits}.done").write_text("ok\n")
-    store_dir = cache / f"store-{commits}"
-    store_path = store_dir / "repo.sqlite3"
-    if not (store_dir / "done").exists():
-        print(f"mirroring it into a store at {store_path} (cached)", flush=True)
-        subprocess.run(["rm", "-rf", str(store_dir)], check=True)
-        store_dir.mkdir()
-        with RepoStore.create(store_path) as store:
-            mirror(store, store_dir, repo)
-        (store_dir / "done").write_text("ok\n")
-    return repo, store_path
 
 
 def git(repo, *args):
