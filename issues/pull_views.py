@@ -9,7 +9,6 @@ import functools
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -19,7 +18,7 @@ from django.views.decorators.http import (
 from issues import permissions, pulls, reviews, selectors, services
 from issues.models import Issue, PullRequest, Review, ReviewComment
 from issues.rendering import render_body
-from issues.views import is_htmx, issues_page, list_context
+from issues.views import comment_error_fragment, comment_fragment, is_htmx, issues_page, list_context, state_fragment
 from repos import browsing
 from repos.fragments import cached
 from repos.render.diffview import STATUS_WORDS
@@ -182,18 +181,12 @@ def comment(request, ctx, number):
         new = services.add_comment(request.actor, pull.issue, body)
     except services.InvalidInput as error:
         if is_htmx(request):
-            response = HttpResponse(f'<p class="error">{error}</p>', status=200)
-            response["HX-Retarget"], response["HX-Reswap"] = "#comment-errors", "innerHTML"
-            return response
+            return comment_error_fragment(error)
         pulls.refresh(pull, ctx.store)
         context = _pull_context(request, ctx, pull, errors={"body": str(error)}, values={"body": body})
         return _page(request, ctx, "pull", context, status=400)
     if is_htmx(request):
-        new.is_comment = True
-        html = render_to_string("issues/_comment.html", {
-            "ctx": ctx, "issue": pull.issue, "item": new, "render": lambda text: render_body(text, ctx.references),
-            "may_edit": lambda c: permissions.can_edit_comment(request.actor, c)}, request)
-        return HttpResponse(html)
+        return comment_fragment(request, ctx, pull.issue, new)
     messages.success(request, "Comment added.")
     return HttpResponseRedirect(_pull_url(ctx, pull, f"#comment-{new.pk}"))
 
@@ -212,12 +205,7 @@ def change_state(request, ctx, number):
     was = issue.state
     (services.close_issue if action == "close" else services.reopen_issue)(request.actor, issue)
     if is_htmx(request):
-        event = issue.events.last() if issue.state != was else None
-        if event is not None:
-            event.is_comment = False
-        html = render_to_string("issues/pulls/_state.html", {
-            "ctx": ctx, "pull": pull, "issue": issue, "may_close": True, "oob_event": event}, request)
-        return HttpResponse(html)
+        return state_fragment(request, "issues/pulls/_state.html", {"ctx": ctx, "pull": pull}, issue, was)
     messages.success(request, f"Pull request #{issue.number} {'closed' if action == 'close' else 'reopened'}.")
     return HttpResponseRedirect(_pull_url(ctx, pull))
 

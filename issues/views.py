@@ -7,6 +7,7 @@ input that cannot be accepted shows the page again with the error. When htmx sen
 or reopening with the new state (`_state.html`), so the page changes without a reload.
 """
 import functools
+from html import escape
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -64,6 +65,30 @@ def _issue_or_404(ctx, number) -> Issue:
 
 def _issue_url(ctx, issue, anchor=""):
     return f"{ctx.issues_base}/{issue.number}" + (f"#{anchor}" if anchor else "")
+
+
+def comment_error_fragment(error) -> HttpResponse:
+    """htmx: an unacceptable comment's message, put in #comment-errors instead of the timeline."""
+    response = HttpResponse(f'<p class="error">{escape(str(error))}</p>', status=200)
+    response["HX-Retarget"], response["HX-Reswap"] = "#comment-errors", "innerHTML"
+    return response
+
+
+def comment_fragment(request, ctx, issue, comment) -> HttpResponse:
+    """htmx: the new comment, appended to the timeline."""
+    comment.is_comment = True
+    return HttpResponse(render_to_string("issues/_comment.html", {
+        "ctx": ctx, "issue": issue, "item": comment, "render": lambda text: render_body(text, ctx.references),
+        "may_edit": lambda c: permissions.can_edit_comment(request.actor, c)}, request))
+
+
+def state_fragment(request, template, context, issue, state_before) -> HttpResponse:
+    """htmx: the new state, with the timeline event it made sent out of band."""
+    event = issue.events.last() if issue.state != state_before else None
+    if event is not None:
+        event.is_comment = False
+    return HttpResponse(render_to_string(template, {**context, "issue": issue, "may_close": True,
+                                                    "oob_event": event}, request))
 
 
 # --- list and new ----------------------------------------------------------------------------------------------
@@ -155,17 +180,11 @@ def comment(request, ctx, number):
         new = services.add_comment(request.actor, issue, body)
     except services.InvalidInput as error:
         if is_htmx(request):
-            response = HttpResponse(f'<p class="error">{error}</p>', status=200)
-            response["HX-Retarget"], response["HX-Reswap"] = "#comment-errors", "innerHTML"
-            return response
+            return comment_error_fragment(error)
         context = _issue_context(request, ctx, issue, errors={"body": str(error)}, values={"body": body})
         return _page(request, ctx, "issues/issue", context, status=400)
     if is_htmx(request):
-        new.is_comment = True
-        html = render_to_string("issues/_comment.html", {
-            "ctx": ctx, "issue": issue, "item": new, "render": lambda text: render_body(text, ctx.references),
-            "may_edit": lambda c: permissions.can_edit_comment(request.actor, c)}, request)
-        return HttpResponse(html)
+        return comment_fragment(request, ctx, issue, new)
     messages.success(request, "Comment added.")
     return HttpResponseRedirect(_issue_url(ctx, issue, f"comment-{new.pk}"))
 
@@ -180,12 +199,7 @@ def change_state(request, ctx, number):
     was = issue.state
     (services.close_issue if action == "close" else services.reopen_issue)(request.actor, issue)
     if is_htmx(request):
-        event = issue.events.last() if issue.state != was else None
-        if event is not None:
-            event.is_comment = False
-        html = render_to_string("issues/_state.html", {
-            "ctx": ctx, "issue": issue, "may_close": True, "oob_event": event}, request)
-        return HttpResponse(html)
+        return state_fragment(request, "issues/_state.html", {"ctx": ctx}, issue, was)
     messages.success(request, f"Issue #{issue.number} {'closed' if action == 'close' else 'reopened'}.")
     return HttpResponseRedirect(_issue_url(ctx, issue))
 
