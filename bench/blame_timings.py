@@ -12,11 +12,9 @@ CGI is). Target: within 2x of git per file.
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from repos.store import RepoStore  # noqa: E402
 from repos.store.blame import BlameTooLarge, blame  # noqa: E402
+from bench.common import timed  # noqa: E402
 from bench.stores import prepare  # noqa: E402
 from tests.support.gitcli import git_env  # noqa: E402
 
@@ -67,15 +66,6 @@ def git_lines(repo, path):
 
 def our_lines(result):
     return [(r.commit.hex(), r.orig_start + k, r.orig_path) for r in result.ranges for k in range(r.count)]
-
-
-def timed(fn, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():

@@ -1,5 +1,5 @@
-"""What every part of the smart-HTTP benchmark shares: paths, units, logging, the error type and
-small file helpers."""
+"""What the benchmarks share: paths, units, logging, the error type, timing and small file helpers."""
+import statistics
 import subprocess
 import sys
 import time
@@ -27,3 +27,14 @@ def dir_size(path: Path) -> int:
 
 def copy_tree(src: Path, dst: Path):
     subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
+
+
+def timed(fn, runs):
+    """The median wall-clock seconds of `runs` calls of fn()."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+

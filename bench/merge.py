@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from repos.store import RepoStore
 from repos.store.merge import merge_commits
+from bench.common import timed
 from bench.stores import cached_store
 from tests.support.gitcli import git_env
 from tests.support.sources import make_test_repo
@@ -121,15 +121,6 @@ def prepare(cache, commits, apart, count):
     main = git(repo, "rev-parse", "main").decode().strip()
     pr = git(repo, "rev-parse", "pr").decode().strip()
     return repo, store_path, main, pr
-
-
-def timed(fn, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
