@@ -82,22 +82,32 @@ def refresh(pull: PullRequest, store=None) -> PullRequest:
     if store is None:
         with _open(pull.issue.repository) as opened:
             return refresh(pull, opened)
-    base_tip, head_tip = store.ref(BRANCH + pull.base_ref), store.ref(BRANCH + pull.head_ref)
-    if base_tip is None or head_tip is None:
-        _mark(pull, PullRequest.GONE)
-        return pull
-    if base_tip.hex() != pull.base_oid or head_tip.hex() != pull.head_oid:
-        pull.base_oid, pull.head_oid, pull.merge_state = base_tip.hex(), head_tip.hex(), PullRequest.UNKNOWN
-    if store.graph.is_ancestor(head_tip, base_tip):
-        _merged_by_push(pull, base_tip)
-        return pull
-    if pull.merge_state in (PullRequest.UNKNOWN, PullRequest.GONE):
-        result = pullmerge.preview(store, base_tip, head_tip)
+    tips = _follow_tips(pull, store)
+    if tips is not None and pull.merge_state == PullRequest.UNKNOWN:
+        result = pullmerge.preview(store, *tips)
         pull.merge_base_oid = result.bases[0].hex() if result.bases else ""
         pull.conflicts = [p.decode("utf-8", "replace") for p in result.conflicts]
         pull.merge_state = PullRequest.CONFLICT if result.conflicts else PullRequest.CLEAN
-    pull.save()
+        pull.save(update_fields=["merge_base_oid", "conflicts", "merge_state"])
     return pull
+
+
+def _follow_tips(pull, store):
+    """Move `pull` to where its branches are now: gone if one is missing, merged if the head is
+    in the base, else the new tips with the mergeability unknown if they (or a branch) came back
+    changed. Returns (base tip, head tip) while the pull request can still be merged, else None."""
+    base_tip, head_tip = store.ref(BRANCH + pull.base_ref), store.ref(BRANCH + pull.head_ref)
+    if base_tip is None or head_tip is None:
+        _mark(pull, PullRequest.GONE)
+        return None
+    if store.graph.is_ancestor(head_tip, base_tip):
+        pull.base_oid, pull.head_oid = base_tip.hex(), head_tip.hex()
+        _merged_by_push(pull, base_tip)
+        return None
+    if (base_tip.hex(), head_tip.hex()) != (pull.base_oid, pull.head_oid) or pull.merge_state == PullRequest.GONE:
+        pull.base_oid, pull.head_oid, pull.merge_state = base_tip.hex(), head_tip.hex(), PullRequest.UNKNOWN
+        pull.save(update_fields=["base_oid", "head_oid", "merge_state"])
+    return base_tip, head_tip
 
 
 def _mark(pull, state):
@@ -133,15 +143,7 @@ def follow_push(sender, repository, updates, actor=None, **kwargs):
         for pull in pulls:
             if moved.get(pull.head_ref) == ZERO_OID:
                 Event.objects.create(issue=pull.issue, kind=Event.HEAD_DELETED)
-            base_tip, head_tip = store.ref(BRANCH + pull.base_ref), store.ref(BRANCH + pull.head_ref)
-            if base_tip is None or head_tip is None:
-                _mark(pull, PullRequest.GONE)
-            elif store.graph.is_ancestor(head_tip, base_tip):
-                pull.base_oid, pull.head_oid = base_tip.hex(), head_tip.hex()
-                _merged_by_push(pull, base_tip)
-            else:
-                pull.base_oid, pull.head_oid, pull.merge_state = base_tip.hex(), head_tip.hex(), PullRequest.UNKNOWN
-                pull.save(update_fields=["base_oid", "head_oid", "merge_state"])
+            _follow_tips(pull, store)
 
 
 def _signature(user) -> Signature:
