@@ -27,20 +27,19 @@ def _lock_for(repo) -> threading.Lock:
         return _locks.setdefault(repo.store_id, threading.Lock())
 
 
-def bring_up_to_date(repo, store=None):
+def bring_up_to_date(repo, store=None, *, force=False):
     """Index the default branch's tip and any commits not indexed yet; returns the IndexStats of the
-    file update, or None when the index was current."""
+    update, or None when the index was current (the common case, answered by reads alone). After a
+    push, `force` syncs without asking: needs_sync's commit count cannot see a repack that dropped
+    as many commits as the push added."""
     if store is None:
         with RepoStore.open(store_path(repo)) as opened:
-            return bring_up_to_date(repo, opened)
+            return bring_up_to_date(repo, opened, force=force)
+    ref = f"refs/heads/{repo.default_branch}"
+    if not force and not index.needs_sync(store, ref):
+        return None
     with _lock_for(repo):
-        tip = store.ref(f"refs/heads/{repo.default_branch}")
-        current = index.indexed_commit(store)
-        stats = None
-        if current != tip:
-            stats = index.update_index(store, current, tip)
-        index.index_commits(store)
-        return stats
+        return index.sync_index(store, ref)
 
 
 def rebuild(repo):
@@ -55,7 +54,7 @@ def rebuild(repo):
 def index_in_background(repo) -> None:
     def run():
         try:
-            bring_up_to_date(repo)
+            bring_up_to_date(repo, force=True)
         except Exception:
             log.exception("search indexing of %s failed", repo.full_name)
 

@@ -6,10 +6,10 @@ then `index_commits(store)`); then `search_code(store, parse_query(text))` or `s
 depending on `query.kind`.
 """
 from .search_index import (IndexStats, ensure_schema, index_commits, index_stats, indexed_commit,
-                           rebuild_index, sync_index, update_index)
+                           needs_sync, rebuild_index, sync_index, update_index)
 from .search_query import (CodeResults, CommitHit, CommitResults, FileHit, LineHit, Query, parse_query,
                            search_code, search_commits)
 
-__all__ = ["IndexStats", "ensure_schema", "index_commits", "index_stats", "indexed_commit", "rebuild_index",
+__all__ = ["IndexStats", "ensure_schema", "index_commits", "index_stats", "indexed_commit", "needs_sync", "rebuild_index",
            "sync_index", "update_index", "CodeResults", "CommitHit", "CommitResults", "FileHit", "LineHit",
            "Query", "parse_query", "search_code", "search_commits"]

@@ -256,6 +256,20 @@ def sync_index(store, ref=None):
     return stats
 
 
+def needs_sync(store, ref=None):
+    """Whether sync_index(store, ref) has anything to do: the file index is not at the ref's tip,
+    or the commit index does not hold as many commits as the store. Only reads, so a search can
+    ask on every request without taking the write lock."""
+    con = store.con
+    target = store.ref(ref or store.head_ref())
+    if not has_schema(con):
+        return target is not None or con.execute("SELECT 1 FROM commits LIMIT 1").fetchone() is not None
+    if indexed_commit(store) != target or (target is not None and not _is_indexed(con)):
+        return True
+    held = con.execute("SELECT count(*) FROM commits").fetchone()[0]
+    return held != con.execute("SELECT count(*) FROM search_commits").fetchone()[0]
+
+
 def index_commits(store, oids=None):
     """Index the message and author of the commits in `oids` (None: every commit in the store)
     that are not indexed yet; with None, also forget commits the store no longer holds.
