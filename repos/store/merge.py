@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from .ancestry import merge_bases
 from .merge3 import MARKER_SIZE, merge_file
-from .packformat import OBJ_BLOB, OBJ_TREE, object_id
+from .packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, object_id
 from .renames import find_renames, is_regular
 from .trees import (
     MODE_GITLINK,
@@ -552,14 +552,15 @@ def merge_commits(store, ours, theirs, *, ours_label=b"ours", theirs_label=b"the
     if merged.conflicts:
         return MergeResult(bases, None, merged.conflicts, {}, merged.messages, merged.tree)
     # With one base every object made is in the merged tree; a virtual base's own are left out.
-    new = objects if len(bases) < 2 else _reachable_new(objects, merged.tree)
+    new = objects if len(bases) < 2 else reachable_new(objects, merged.tree)
     return MergeResult(bases, merged.tree, [], new, merged.messages)
 
 
-def _reachable_new(objects, tree):
-    """Only the new objects the merged tree uses (a virtual base's blobs are left out)."""
+def reachable_new(objects, start):
+    """The objects of `objects` ({oid: (type, raw)}, made but not stored) that `start` (a tree or a
+    commit) uses: what is left out was made on the way (a virtual base's blobs, a dropped step)."""
     keep = {}
-    pending = [tree]
+    pending = [start]
     while pending:
         oid = pending.pop()
         got = objects.get(oid)
@@ -568,7 +569,11 @@ def _reachable_new(objects, tree):
         keep[oid] = got
         if got[0] == OBJ_TREE:
             pending.extend(entry_oid for _mode, _name, entry_oid in tree_entries(got[1]))
+        elif got[0] == OBJ_COMMIT:
+            header = got[1].split(b"\n\n", 1)[0].split(b"\n")
+            pending.extend(bytes.fromhex(line.split(b" ", 1)[1].decode()) for line in header
+                           if line.startswith((b"tree ", b"parent ")))
     return keep
 
 
-__all__ = ["EMPTY_TREE", "MergeResult", "TreeMerge", "merge_commits", "merge_trees"]
+__all__ = ["EMPTY_TREE", "MergeResult", "TreeMerge", "merge_commits", "merge_trees", "reachable_new"]

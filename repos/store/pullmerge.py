@@ -11,9 +11,8 @@ computed on, so a push that lands in between fails the merge cleanly and nothing
 from dataclasses import dataclass, field
 
 from . import ancestry
-from .merge import merge_commits, merge_trees
-from .packformat import OBJ_COMMIT, OBJ_TREE, object_id
-from .trees import tree_entries
+from .merge import merge_commits, merge_trees, reachable_new
+from .packformat import OBJ_COMMIT, object_id
 from .write import RefMoved, Signature, commit_object, write_and_move_ref
 
 MERGE, SQUASH, REBASE = "merge", "squash", "rebase"
@@ -98,25 +97,8 @@ def _rebase(store, target_ref, tip, head, committer, tmp_dir):
         created.append(current)
     if not created:
         raise NothingToMerge("every commit of the head is already in the target")
-    write_and_move_ref(store, _reachable(store, objects, current), target_ref, tip, current, tmp_dir)
+    write_and_move_ref(store, reachable_new(objects, current), target_ref, tip, current, tmp_dir)
     return Merged(REBASE, tip, current, created=created)
-
-
-def _reachable(store, objects, tip):
-    """The objects the new commits use (a step whose result was dropped may have made others)."""
-    keep, pending = {}, [tip]
-    while pending:
-        oid = pending.pop()
-        if oid in keep or oid not in objects:
-            continue
-        type_num, raw = keep[oid] = objects[oid]
-        if type_num == OBJ_COMMIT:
-            header = raw.split(b"\n\n", 1)[0].split(b"\n")
-            pending += [bytes.fromhex(line.split(b" ", 1)[1].decode()) for line in header
-                        if line.startswith((b"tree ", b"parent "))]
-        elif type_num == OBJ_TREE:
-            pending += [entry[2] for entry in tree_entries(raw)]
-    return keep
 
 
 def _oldest_first(infos):
