@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.views.common import login_redirect
 from issues import permissions, selectors, services
 from issues.models import Comment, Issue
 from issues.rendering import references_for, render_body
@@ -43,7 +44,7 @@ def issues_page(view):
             response = view(request, ctx, **kwargs)
         except services.NotAllowed as refusal:
             if request.actor.is_anonymous:
-                return HttpResponseRedirect("/login?" + urlencode({"next": request.get_full_path()}))
+                return login_redirect(request)
             response = HttpResponseForbidden(f"{refusal}\n", content_type="text/plain; charset=utf-8")
         add_never_cache_headers(response)
         patch_vary_headers(response, VARY + ("HX-Request",))
