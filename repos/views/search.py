@@ -4,7 +4,6 @@
 Who may search is who may read (repo_page): a private repository's content is a 404 to others in
 every format. The index reflects the default branch's tip; it is caught up first if a push
 outran it (repos.search)."""
-
 from urllib.parse import quote, urlencode
 
 from django.http import JsonResponse
@@ -69,17 +68,18 @@ def search(request, ctx):
             commits = index.search_commits(ctx.store, query, page=page, per_page=per_page)
         else:
             code = index.search_code(ctx.store, query, page=page, per_page=per_page)
+    blob_url = lambda path, number=None: _blob_url(ctx, path, number)  # noqa: E731
     if _wants_json(request):
         response = JsonResponse(_json(ctx, text, query, page, per_page, code, commits))
     elif suggest:
         response = render(request, "repos/_search_suggestions.html", {"ctx": ctx, "q": text, "code": code,
-                                                                       "commits": commits, "blob_url": _blob_url})
+                                                                       "commits": commits, "blob_url": blob_url})
     else:
         total = (code.total_files if code else commits.total if commits else 0)
         link = lambda n: f"{ctx.base}/search?{urlencode({'q': text, 'page': n})}"  # noqa: E731
         response = negotiated(request, "repos/search", {
             "ctx": ctx, "repo": ctx.repo, "tab": "search", "q": text, "query": query, "code": code,
-            "commits": commits, "page": page, "marked": _marked, "blob_url": lambda p, n=None: _blob_url(ctx, p, n),
+            "commits": commits, "page": page, "marked": _marked, "blob_url": blob_url,
             "prev_url": link(page - 1) if page > 1 else None,
             "next_url": link(page + 1) if page * per_page < total else None,
         })
