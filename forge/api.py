@@ -4,25 +4,53 @@ from the routes' typed signatures).
 Who is calling: a token (Authorization: token|Bearer|Basic, resolved by accounts.middleware) or a
 trusted proxy's actor. A browser session's cookie is ignored, as GitHub's API ignores it: the API
 then needs no CSRF defence, and a page elsewhere cannot make a signed-in browser call it.
-Errors answer GitHub's body, {"message": …, "documentation_url": …}.
+Errors answer GitHub's body, {"message": …, "documentation_url": …} (and "errors" for a 422).
+Every route declares each status it can answer with its schema, so the generated document is the
+whole contract (schemathesis holds the responses to it).
 """
+from typing import Any
+from urllib.parse import urlencode
+
 from django.http import Http404
-from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import HttpError as NinjaHttpError
 
 from accounts.actor import ANONYMOUS, Actor
 from accounts.middleware import SESSION
 
 DOCUMENTATION_URL = "https://docs.github.com/rest"
+API_PREFIX = "/api/v3"
 
-api = NinjaAPI(title="Forge", version="3", urls_namespace="api", docs_url=None)
+api = NinjaAPI(title="Forge", version="3", urls_namespace="api", docs_url=None,
+               description="GitHub-compatible REST API of Forge (as GitHub Enterprise serves it under /api/v3).")
+
+
+class ErrorOut(Schema):
+    message: str
+    documentation_url: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def errors(*statuses: int) -> dict:
+    """The error part of a route's `response=` mapping: errors(404, 422) -> {404: ErrorOut, 422: ErrorOut}."""
+    return {status: ErrorOut for status in statuses}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    """Answered as GitHub answers: `status` with {"message", "documentation_url"[, "errors"]}."""
+
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.errors = errors
+
+
+def invalid(message: str, *, resource: str = "", field: str = "", code: str = "invalid") -> ApiError:
+    """GitHub's 422 with one entry in "errors" saying which field of which resource is wrong."""
+    return ApiError(422, "Validation Failed",
+                    [{"resource": resource, "field": field, "code": code, "message": message}])
 
 
 def api_actor(request) -> Actor:
@@ -43,14 +71,79 @@ def require_scope(actor: Actor, scope: str) -> None:
         raise ApiError(403, f"This token lacks the {scope} scope.")
 
 
-def _error(request, status, message):
-    return api.create_response(request, {"message": message, "documentation_url": DOCUMENTATION_URL},
-                               status=status)
+def api_url(request, path: str) -> str:
+    """The absolute URL of an API path ("/repos/o/r" -> http://host/api/v3/repos/o/r)."""
+    return request.build_absolute_uri(API_PREFIX + path)
+
+
+def web_url(request, path: str) -> str:
+    """The absolute URL of a page ("/o/r/commit/…")."""
+    return request.build_absolute_uri(path)
+
+
+# --- pagination: GitHub's page / per_page with a Link header ------------------------------------------
+
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 100
+
+
+class Page:
+    """`page` and `per_page` as GitHub reads them (per_page over 100 counts as 100, nonsense as the
+    defaults), and the Link header that points to the other pages."""
+
+    def __init__(self, page: int | None, per_page: int | None):
+        self.number = page if page and page > 0 else 1
+        self.size = min(per_page, MAX_PER_PAGE) if per_page and per_page > 0 else DEFAULT_PER_PAGE
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    def take(self, request, response, items) -> list:
+        """This page of `items` (a list or a queryset, counted once), with first/prev/next/last links."""
+        total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
+        last = max(1, -(-total // self.size))
+        self.link(request, response, has_next=self.number < last, last=last)
+        return list(items[self.offset:self.offset + self.size])
+
+    def take_open(self, request, response, fetched) -> list:
+        """For lists too costly to count (commits): `fetched` holds up to size + 1 items from
+        `offset`; the extra one only says a next page exists. No "last" link, as GitHub's commit
+        lists give none either."""
+        fetched = list(fetched)
+        self.link(request, response, has_next=len(fetched) > self.size)
+        return fetched[:self.size]
+
+    def link(self, request, response, *, has_next: bool, last: int | None = None) -> None:
+        links = []
+        if has_next:
+            links.append((self.number + 1, "next"))
+            if last is not None:
+                links.append((last, "last"))
+        if self.number > 1:
+            links.append((1, "first"))
+            links.append((self.number - 1, "prev"))
+        if links:
+            response["Link"] = ", ".join(f'<{self._url(request, n)}>; rel="{rel}"' for n, rel in links)
+
+    def _url(self, request, number: int) -> str:
+        query = [(k, v) for k, v in request.GET.items() if k not in ("page", "per_page")]
+        query += [("page", number), ("per_page", self.size)]
+        return request.build_absolute_uri(request.path) + "?" + urlencode(query)
+
+
+# --- errors as GitHub gives them ----------------------------------------------------------------------
+
+def _error(request, status, message, errors=None):
+    body = {"message": message, "documentation_url": DOCUMENTATION_URL}
+    if errors:
+        body["errors"] = errors
+    return api.create_response(request, body, status=status)
 
 
 @api.exception_handler(ApiError)
 def _api_error(request, error):
-    return _error(request, error.status, error.message)
+    return _error(request, error.status, error.message, error.errors)
 
 
 @api.exception_handler(Http404)
@@ -60,16 +153,35 @@ def _not_found(request, error):
 
 @api.exception_handler(ValidationError)
 def _invalid(request, error):
-    return _error(request, 422, "Validation Failed")
+    details = []
+    for item in error.errors:
+        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        details.append({"resource": "", "field": ".".join(location), "code": "invalid",
+                        "message": str(item.get("msg", "invalid"))})
+    return _error(request, 422, "Validation Failed", details)
+
+
+@api.exception_handler(NinjaHttpError)
+def _http_error(request, error):
+    # django-ninja's own refusals, such as a body that is not JSON (GitHub: 400 Problems parsing JSON).
+    status = error.status_code
+    return _error(request, status, "Problems parsing JSON" if status == 400 else str(error))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, error):
+    return _error(request, 401, "Requires authentication")
 
 
 def _routes():
     # Imported here: the route modules import this one for ApiError and the actor helpers.
     from accounts.api import router as accounts_router
-    from repos.api import router as repos_router
+    from issues.api import routers as issues_routers
+    from repos.api import routers as repos_routers
 
     api.add_router("", accounts_router)
-    api.add_router("", repos_router)
+    for router in (*repos_routers, *issues_routers):
+        api.add_router("", router)
 
 
 _routes()

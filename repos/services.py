@@ -1,6 +1,7 @@
 """Changing the registry. Each function keeps the registry row and the repository's store file in step."""
 import json
 import logging
+import os
 import pathlib
 import re
 import shutil
@@ -15,6 +16,7 @@ from accounts.selectors import get_user
 from repos.models import Collaborator, Repository, RepositoryRedirect
 from repos.refnames import branch_name_error
 from repos.selectors import get_repository, store_path
+from repos.signals import send_refs_moved
 from repos.store import RepoStore
 from repos.store.repack import RepackAbandoned
 
@@ -251,6 +253,23 @@ def mark_pushed(repo: Repository, default_branch: str | None = None) -> None:
     Repository.objects.filter(pk=repo.pk).update(**changes)
     for field, value in changes.items():
         setattr(repo, field, value)
+
+
+def write_tmp_dir() -> str:
+    """Where Forge's own writes (merges, API commits) put a pack before it lands."""
+    path = os.path.join(settings.FORGE_DATA_DIR, "tmp")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def refs_written(repo: Repository, actor, updates, new_head: str | None = None) -> None:
+    """After Forge itself moved refs (an API write; git pushes go through git_http): record the push
+    and tell the receivers of refs_moved (pull requests, the search index), as a push does.
+    `updates`: [(ref, old oid, new oid)]; `new_head`: the ref the store made HEAD, when this write
+    gave an empty repository its first branch (PushOutcome.new_head)."""
+    branch = new_head[len("refs/heads/"):] if new_head and new_head.startswith("refs/heads/") else None
+    mark_pushed(repo, default_branch=branch)
+    send_refs_moved(repo, updates, actor)
 
 
 def check_push(repo: Repository, actor, updates, push_options) -> None:

@@ -1,16 +1,17 @@
-"""API routes about repositories: GET /repos/{owner}/{repo}, POST /user/repos."""
+"""What every repository route of the API shares: the access check with GitHub's answers, the
+borrowed store, object ids and the repository's JSON."""
+from contextlib import contextmanager
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Schema
 
 from accounts.access import ADMIN_ACCESS, READ, WRITE, AccessError, access_repo, allowed_needs
 from accounts.api import UserOut, user_json
-from accounts.scopes import REPO_WRITE
-from accounts.selectors import actor_user
-from forge.api import ApiError, api_actor, require_authentication, require_scope
-from repos.services import create_repository
+from forge.api import ApiError, api_actor, api_url, web_url
+from repos.selectors import store_path
+from repos.views.common import STORES
 
-router = Router(tags=["repos"])
+HEX = set("0123456789abcdef")
 
 
 class Permissions(Schema):
@@ -21,12 +22,14 @@ class Permissions(Schema):
 
 class RepositoryOut(Schema):
     id: int
+    node_id: str
     name: str
     full_name: str
     private: bool
     visibility: str
     owner: UserOut
     description: str | None
+    fork: bool = False
     default_branch: str
     html_url: str
     clone_url: str
@@ -37,27 +40,23 @@ class RepositoryOut(Schema):
     permissions: Permissions | None = None
 
 
-class RepositoryIn(Schema):
-    name: str
-    description: str = ""
-    private: bool = False
-    default_branch: str = "main"
-
-
 def repository_json(request, actor, repo) -> dict:
     needs = allowed_needs(actor, repo)
+    base = f"/repos/{repo.full_name}"
     data = {
         "id": repo.pk,
+        "node_id": f"R_{repo.pk}",
         "name": repo.name,
         "full_name": repo.full_name,
         "private": repo.is_private,
         "visibility": "private" if repo.is_private else "public",
         "owner": user_json(request, repo.owner),
         "description": repo.description or None,
+        "fork": False,
         "default_branch": repo.default_branch,
-        "html_url": request.build_absolute_uri(f"/{repo.full_name}"),
-        "clone_url": request.build_absolute_uri(f"/{repo.full_name}.git"),
-        "url": request.build_absolute_uri(f"/api/v3/repos/{repo.full_name}"),
+        "html_url": web_url(request, f"/{repo.full_name}"),
+        "clone_url": web_url(request, f"/{repo.full_name}.git"),
+        "url": api_url(request, base),
         "created_at": repo.created_at,
         "updated_at": repo.updated_at,
         "pushed_at": repo.pushed_at,
@@ -83,20 +82,20 @@ def accessible(request, owner: str, name: str, need: str = READ):
     return actor, repo
 
 
-@router.get("/repos/{owner}/{repo}", response=RepositoryOut, summary="A repository")
-def get_repository(request, owner: str, repo: str):
-    actor, found = accessible(request, owner, repo)
-    return repository_json(request, actor, found)
+@contextmanager
+def repository_store(repo):
+    """The repository's store, borrowed from the process's pool for the block."""
+    with STORES.borrow(store_path(repo)) as store:
+        yield store
 
 
-@router.post("/user/repos", response={201: RepositoryOut}, summary="Create a repository for the authenticated user")
-def create_user_repository(request, body: RepositoryIn):
-    actor = require_authentication(request)
-    require_scope(actor, REPO_WRITE)
-    user = actor_user(actor)
-    try:
-        repo = create_repository(user, body.name, description=body.description, private=body.private,
-                                 default_branch=body.default_branch)
-    except ValueError as error:
-        raise ApiError(422, str(error)) from None
-    return 201, repository_json(request, actor, repo)
+def parse_oid(text: str, what: str = "sha") -> bytes:
+    """20 bytes from 40 hex digits, or 422 saying which field is wrong."""
+    text = (text or "").strip().lower()
+    if len(text) != 40 or not set(text) <= HEX:
+        raise ApiError(422, f"{what} must be a 40-character hexadecimal object id")
+    return bytes.fromhex(text)
+
+
+def is_oid(text: str) -> bool:
+    return len(text) == 40 and set(text.lower()) <= HEX

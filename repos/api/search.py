@@ -1,0 +1,4 @@
+"""(being written)"""
+from ninja import Router
+
+router = Router(tags=["search"])
