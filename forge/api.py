@@ -22,7 +22,45 @@ from accounts.middleware import SESSION
 DOCUMENTATION_URL = "https://docs.github.com/rest"
 API_PREFIX = "/api/v3"
 
-api = NinjaAPI(title="Forge", version="3", urls_namespace="api", docs_url=None,
+# Credentials are read by accounts.middleware for every request (git, pages and API alike), so the
+# routes declare no django-ninja auth; the document still says how to send them.
+SECURITY_SCHEMES = {
+    "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+              "description": "`token TOKEN` (GitHub's form) or `Bearer TOKEN`: an agent token from /settings/tokens."},
+    "bearer": {"type": "http", "scheme": "bearer"},
+}
+
+
+class ForgeApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+        # Anonymous callers may read public repositories; a route that needs more answers 401.
+        schema["security"] = [{}, {"token": []}, {"bearer": []}]
+        _document_common_refusals(schema)
+        return schema
+
+
+def _document_common_refusals(schema) -> None:
+    """Answers any route can give without saying so itself: 401 for credentials that are bad
+    (accounts.middleware refuses an unknown, revoked or expired token before any route runs),
+    400 "Problems parsing JSON" for a body that is not JSON, and 422 "Validation Failed" for
+    parameters or a body of the wrong type (django-ninja checks them before the route runs)."""
+    schema["components"]["schemas"].setdefault("ErrorOut", ErrorOut.json_schema())
+    error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for item in schema["paths"].values():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            declared = {str(status) for status in responses}
+            if "401" not in declared:
+                responses[401] = {**error, "description": "Bad credentials"}
+            if "requestBody" in operation and "400" not in declared:
+                responses[400] = {**error, "description": "Problems parsing JSON"}
+            if (operation.get("parameters") or "requestBody" in operation) and "422" not in declared:
+                responses[422] = {**error, "description": "Validation Failed"}
+
+
+api = ForgeApi(title="Forge", version="3", urls_namespace="api", docs_url=None,
                description="GitHub-compatible REST API of Forge (as GitHub Enterprise serves it under /api/v3).")
 
 
