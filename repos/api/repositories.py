@@ -1,26 +1,202 @@
-"""API routes about repositories themselves: /repos/{owner}/{repo}, /user/repos."""
+"""API routes about repositories themselves: /repos/{owner}/{repo} (read, change, delete), the
+lists /user/repos and /users/{username}/repos, and creation (POST /user/repos).
+
+A repository asked for by an OLD name (it was renamed) answers as GitHub does: 301 to the same API
+path under the name it has now for GET and HEAD, 307 for other methods (which must keep their
+method and body). `repository_here()` does the access check and that redirect; other route modules
+can use it in place of common.accessible() to get the same behaviour."""
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote
+
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.http import HttpResponse
+from django.utils import timezone
 from ninja import Router, Schema
 
+from accounts.access import ADMIN_ACCESS, READ, readable_filter
 from accounts.scopes import REPO_WRITE
-from accounts.selectors import actor_user
-from forge.api import ApiError, errors, require_authentication, require_scope
+from accounts.selectors import actor_user, get_user
+from forge.api import (
+    API_PREFIX, ApiError, Page, api, api_actor, errors, require_authentication, require_scope,
+)
 from repos.api.common import RepositoryOut, accessible, repository_json
-from repos.services import create_repository
+from repos.models import Collaborator, Repository
+from repos.selectors import get_repository, store_path
+from repos.services import (
+    InvalidSetting, create_repository, delete_repository, refs_written, rename_repository, update_repository,
+    validate_repository_name, write_tmp_dir,
+)
+from repos.store import RepoStore
+from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, ZERO_OID, object_id
+from repos.store.write import Signature, commit_object, tree_object, write_and_move_ref
+from repos.views.common import PATH_SAFE, STORES, is_old_name
 
 router = Router(tags=["repos"])
 
+REDIRECT_DOCUMENTATION_URL = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
+NAME_TAKEN = "name already exists on this account"
+CREATION_FAILED = "Repository creation failed."
+
+
+# --- old names: GitHub's redirect ---------------------------------------------------------------------
+
+class MovedOut(Schema):
+    """GitHub's body for a renamed repository's redirect."""
+    message: str
+    url: str
+    documentation_url: str
+
+
+MOVED = {301: MovedOut, 307: MovedOut}
+
+
+class RepositoryMoved(Exception):
+    """Answered with a redirect to `location` (see _moved below)."""
+
+    def __init__(self, location: str, status: int):
+        super().__init__(location)
+        self.location = location
+        self.status = status
+
+
+def _moved(request, error: RepositoryMoved):
+    message = "Moved Permanently" if error.status == 301 else "Temporary Redirect"
+    response = api.create_response(request, {"message": message, "url": error.location,
+                                             "documentation_url": REDIRECT_DOCUMENTATION_URL},
+                                   status=error.status)
+    response["Location"] = error.location
+    return response
+
+
+api.add_exception_handler(RepositoryMoved, _moved)
+
+
+def redirect_if_renamed(request, owner: str, name: str, repo) -> None:
+    """Raise RepositoryMoved when /repos/OWNER/NAME/... reached `repo` through one of its old
+    names: the same path and query with OWNER/NAME replaced by the name it has now."""
+    if not is_old_name(repo, owner, name):
+        return
+    prefix = f"{API_PREFIX}/repos/"
+    path = request.path
+    start = path.find(prefix)
+    rest = path[start + len(prefix):].split("/", 2)[2:] if start >= 0 else []
+    new_path = path[:max(start, 0)] + prefix + "/".join([repo.owner.username, repo.name, *rest])
+    location = request.build_absolute_uri(quote(new_path, safe=PATH_SAFE))
+    if request.META.get("QUERY_STRING"):
+        location += "?" + request.META["QUERY_STRING"]
+    raise RepositoryMoved(location, 301 if request.method in ("GET", "HEAD") else 307)
+
+
+def repository_here(request, owner: str, name: str, need: str = READ):
+    """common.accessible() that also redirects an old name: 404 for a repository the caller may
+    not read (old name or not), then the redirect, then 401/403 if it may read but not `need`."""
+    actor, repo = accessible(request, owner, name, READ)
+    redirect_if_renamed(request, owner, name, repo)
+    if need != READ:
+        actor, repo = accessible(request, repo.owner.username, repo.name, need)
+    return actor, repo
+
+
+def name_taken(message: str = "Validation Failed") -> ApiError:
+    """GitHub's 422 for a name the owner already uses (its message is "Repository creation failed."
+    when creating)."""
+    return ApiError(422, message,
+                    [{"resource": "Repository", "code": "custom", "field": "name", "message": NAME_TAKEN}])
+
+
+# --- one repository -----------------------------------------------------------------------------------
+
+@router.get("/repos/{owner}/{repo}", response={200: RepositoryOut, **MOVED, **errors(404)}, summary="A repository")
+def get_repository_route(request, owner: str, repo: str):
+    actor, found = repository_here(request, owner, repo)
+    return repository_json(request, actor, found)
+
+
+class RepositoryChangeIn(Schema):
+    """What PATCH /repos/{owner}/{repo} changes; what is absent stays. GitHub's other settings
+    (homepage, has_issues, ...) are accepted and ignored: Forge has no such settings."""
+    name: str | None = None
+    description: str | None = None
+    private: bool | None = None
+    visibility: str | None = None
+    default_branch: str | None = None
+
+
+@router.patch("/repos/{owner}/{repo}", response={200: RepositoryOut, **MOVED, **errors(401, 403, 404, 422)},
+              summary="Update a repository")
+def update_repository_route(request, owner: str, repo: str, body: RepositoryChangeIn):
+    actor, found = repository_here(request, owner, repo, ADMIN_ACCESS)
+    given = body.model_fields_set
+    private = _private_from(body.private if "private" in given else None,
+                            body.visibility if "visibility" in given else None)
+    new_name = body.name if "name" in given and body.name is not None else None
+    if new_name is not None and new_name != found.name:
+        _check_new_name(found, new_name)
+    # Every value is checked before anything changes: update_repository changes nothing when
+    # one is refused, and the name (checked above) changes last.
+    try:
+        update_repository(found, description=(body.description or "") if "description" in given else None,
+                          private=private,
+                          default_branch=body.default_branch if "default_branch" in given else None)
+    except InvalidSetting as error:
+        raise _invalid_field(error.field, str(error)) from None
+    if new_name is not None and new_name != found.name:
+        try:
+            rename_repository(found, new_name)
+        except ValueError as error:
+            raise (name_taken() if "already exists" in str(error) else _invalid_field("name", str(error))) from None
+    found.refresh_from_db()
+    return repository_json(request, actor, found)
+
+
+def _private_from(private: bool | None, visibility: str | None) -> bool | None:
+    """`visibility` wins over `private` when both are given, as on GitHub."""
+    if visibility is not None:
+        if visibility not in ("public", "private"):
+            raise _invalid_field("visibility", "visibility must be public or private (Forge has no internal "
+                                               "repositories)")
+        return visibility == "private"
+    return private
+
+
+def _check_new_name(repo, new_name: str) -> None:
+    try:
+        validate_repository_name(new_name)
+    except ValueError as error:
+        raise _invalid_field("name", str(error)) from None
+    if new_name.lower() != repo.name.lower() and get_repository(repo.owner.username, new_name) is not None:
+        raise name_taken()
+
+
+def _invalid_field(field: str, message: str) -> ApiError:
+    return ApiError(422, "Validation Failed",
+                    [{"resource": "Repository", "code": "invalid", "field": field, "message": message}])
+
+
+@router.delete("/repos/{owner}/{repo}", response={204: None, **MOVED, **errors(401, 403, 404)},
+               summary="Delete a repository")
+def delete_repository_route(request, owner: str, repo: str):
+    _, found = repository_here(request, owner, repo, ADMIN_ACCESS)
+    path = store_path(found)
+    delete_repository(found)
+    # This process's idle connections to the moved file (as the settings page does).
+    STORES.forget(path)
+    return 204, None
+
+
+# --- creation -----------------------------------------------------------------------------------------
 
 class RepositoryIn(Schema):
+    """GitHub's fields; `default_branch` is Forge's addition. Other GitHub fields (homepage,
+    has_issues, license_template, ...) are accepted and ignored."""
     name: str
-    description: str = ""
+    description: str | None = None
     private: bool = False
+    visibility: str | None = None
+    auto_init: bool = False
     default_branch: str = "main"
-
-
-@router.get("/repos/{owner}/{repo}", response={200: RepositoryOut, **errors(404)}, summary="A repository")
-def get_repository(request, owner: str, repo: str):
-    actor, found = accessible(request, owner, repo)
-    return repository_json(request, actor, found)
 
 
 @router.post("/user/repos", response={201: RepositoryOut, **errors(401, 403, 422)},
@@ -29,9 +205,137 @@ def create_user_repository(request, body: RepositoryIn):
     actor = require_authentication(request)
     require_scope(actor, REPO_WRITE)
     user = actor_user(actor)
+    if user is None:
+        raise ApiError(401, "Requires authentication")
+    private = _private_from(body.private, body.visibility)
     try:
-        repo = create_repository(user, body.name, description=body.description, private=body.private,
+        validate_repository_name(body.name)
+    except ValueError as error:
+        raise _invalid_field("name", str(error)) from None
+    if get_repository(user.username, body.name) is not None:
+        raise name_taken(CREATION_FAILED)
+    try:
+        repo = create_repository(user, body.name, description=(body.description or "").strip(), private=private,
                                  default_branch=body.default_branch)
     except ValueError as error:
-        raise ApiError(422, str(error)) from None
+        if "already exists" in str(error):
+            raise name_taken(CREATION_FAILED) from None
+        raise _invalid_field("default_branch", str(error)) from None
+    if body.auto_init:
+        write_initial_commit(repo, user, actor)
     return 201, repository_json(request, actor, repo)
+
+
+def write_initial_commit(repo, user, actor) -> None:
+    """GitHub's auto_init: one commit, "Initial commit", adding README.md (the name as a heading,
+    then the description) on the default branch, written as a push lands and announced as one."""
+    readme = f"# {repo.name}\n" + (f"{repo.description}\n" if repo.description else "")
+    blob = readme.encode("utf-8")
+    blob_oid = object_id(OBJ_BLOB, blob)
+    tree = tree_object([(0o100644, b"README.md", blob_oid)])
+    tree_oid = object_id(OBJ_TREE, tree)
+    signature = Signature(user.get_full_name() or user.username, user.email or f"{user.username}@users.noreply.forge",
+                          int(timezone.now().timestamp()), 0)
+    commit = commit_object(tree_oid, [], signature, signature, "Initial commit")
+    commit_oid = object_id(OBJ_COMMIT, commit)
+    objects = {blob_oid: (OBJ_BLOB, blob), tree_oid: (OBJ_TREE, tree), commit_oid: (OBJ_COMMIT, commit)}
+    ref = f"refs/heads/{repo.default_branch}"
+    with RepoStore.open(store_path(repo)) as store:
+        outcome = write_and_move_ref(store, objects, ref, None, commit_oid, write_tmp_dir())
+    refs_written(repo, actor, [(ref, ZERO_OID, commit_oid)], outcome.new_head)
+
+
+# --- lists --------------------------------------------------------------------------------------------
+
+Sort = Literal["created", "updated", "pushed", "full_name"]
+Direction = Literal["asc", "desc"]
+SORT_FIELDS = {"created": "created_at", "updated": "updated_at", "pushed": "pushed_at"}
+AFFILIATIONS = ("owner", "collaborator", "organization_member")
+
+
+def _ordered(queryset, sort: str, direction: str | None):
+    """GitHub's orders: by full name ascending unless told, by a date newest first unless told."""
+    descending = (direction or ("asc" if sort == "full_name" else "desc")) == "desc"
+    keys = [Lower("owner__username"), Lower("name")] if sort == "full_name" else [F(SORT_FIELDS[sort])]
+    keys.append(F("pk"))
+    # Never-pushed repositories come last either way, as GitHub lists them.
+    return queryset.order_by(*[key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+                               for key in keys])
+
+
+def _dated(queryset, since: datetime | None, before: datetime | None):
+    if since is not None:
+        queryset = queryset.filter(updated_at__gt=since)
+    if before is not None:
+        queryset = queryset.filter(updated_at__lt=before)
+    return queryset
+
+
+@router.get("/user/repos", response={200: list[RepositoryOut], **errors(401, 422)},
+            summary="Repositories of the authenticated user (owned and collaborations)")
+def list_user_repositories(request, response: HttpResponse,
+                           visibility: Literal["all", "public", "private"] | None = None,
+                           affiliation: str | None = None,
+                           type: Literal["all", "owner", "public", "private", "member"] | None = None,
+                           sort: Sort = "full_name", direction: Direction | None = None,
+                           since: datetime | None = None, before: datetime | None = None,
+                           page: int = 1, per_page: int = 30):
+    actor = require_authentication(request)
+    if actor.user_id is None:
+        raise ApiError(401, "Requires authentication")
+    if type is not None and (visibility is not None or affiliation is not None):
+        raise ApiError(422, "If you specify visibility or affiliation, you cannot specify type.")
+    wanted = _affiliations(affiliation)
+    if type in ("owner",):
+        wanted = {"owner"}
+    elif type == "member":
+        wanted = {"collaborator", "organization_member"}
+    if type in ("public", "private"):
+        visibility = type
+    owned = Q(owner_id=actor.user_id)
+    shared = Q(pk__in=Collaborator.objects.filter(user_id=actor.user_id).values("repository_id"))
+    affiliated = Q(pk__in=[])
+    if "owner" in wanted:
+        affiliated |= owned
+    if "collaborator" in wanted:
+        affiliated |= shared
+    repos = Repository.objects.filter(readable_filter(actor)).filter(affiliated)
+    if visibility in ("public", "private"):
+        repos = repos.filter(is_private=visibility == "private")
+    repos = _ordered(_dated(repos, since, before).select_related("owner"), sort, direction)
+    return [repository_json(request, actor, r) for r in Page(page, per_page).take(request, response, repos)]
+
+
+def _affiliations(text: str | None) -> set[str]:
+    if text is None:
+        return set(AFFILIATIONS)
+    given = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = given - set(AFFILIATIONS)
+    if unknown or not given:
+        raise ApiError(422, "Validation Failed",
+                       [{"resource": "Repository", "code": "invalid", "field": "affiliation",
+                         "message": "affiliation is a comma-separated list of owner, collaborator and "
+                                    "organization_member"}])
+    return given
+
+
+@router.get("/users/{username}/repos", response={200: list[RepositoryOut], **errors(404, 422)},
+            summary="Repositories of a user that the caller may see")
+def list_repositories_of_user(request, response: HttpResponse, username: str,
+                              type: Literal["all", "owner", "member"] = "owner",
+                              sort: Sort = "full_name", direction: Direction | None = None,
+                              page: int = 1, per_page: int = 30):
+    actor = api_actor(request)
+    user = get_user(username)
+    if user is None or not user.is_active:
+        raise ApiError(404, "Not Found")
+    owned = Q(owner=user)
+    member = Q(pk__in=Collaborator.objects.filter(user=user).values("repository_id"))
+    which = {"owner": owned, "member": member, "all": owned | member}[type]
+    repos = Repository.objects.filter(readable_filter(actor)).filter(which).select_related("owner")
+    repos = _ordered(repos, sort, direction)
+    return [repository_json(request, actor, r) for r in Page(page, per_page).take(request, response, repos)]
+
+
+__all__ = ["router", "repository_here", "redirect_if_renamed", "RepositoryMoved", "MovedOut", "MOVED",
+           "write_initial_commit"]
