@@ -223,6 +223,24 @@ class _Editor:
         return oid
 
 
+def entry_at(store, tree: bytes | None, path: str):
+    """(mode, oid) of `path` in `tree` (None: the empty tree), or None if there is nothing there."""
+    if tree is None or path_error(path):
+        return None
+    mode, oid = MODE_TREE, tree
+    for name in _parts(path):
+        if not is_tree(mode):
+            return None
+        type_num, raw = store.get(oid)
+        if type_num != OBJ_TREE:
+            return None
+        found = tree_mapping(raw).get(name)
+        if found is None:
+            return None
+        mode, oid = found
+    return mode, oid
+
+
 def apply_changes(store, base_tree: bytes | None, changes) -> Edited:
     """Apply `changes` (Change list) to `base_tree` (None: the empty tree). Raises ChangeError for
     the first change that cannot apply (bad path, missing source, file/directory clash, a path
@@ -297,5 +315,6 @@ def commit_changes(store, *, ref: str, expected_tip: bytes | None, base: bytes |
     return Committed(commit, edited.tree, parents, ref, expected_tip, edited.written, outcome.new_head)
 
 
-__all__ = ["Change", "ChangeError", "Edited", "Committed", "apply_changes", "commit_changes", "path_error",
+__all__ = ["Change", "ChangeError", "Edited", "Committed", "apply_changes", "commit_changes", "entry_at",
+           "path_error",
            "MODE_FILE", "MODE_EXECUTABLE", "MODE_SYMLINK"]
