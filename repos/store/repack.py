@@ -1,19 +1,29 @@
 """Repacking: every reachable object copied (never recompressed) into one new pack, the rest
-dropped. Afterwards the store is "clean" again, so a full clone streams it as it is.
+dropped — except unreachable objects of packs written within UNREACHABLE_GRACE_SECONDS (git's
+gc.pruneExpire, two weeks): a git-data API client stores a blob, then a tree, then a commit, and
+only then moves a ref, so a repack in between must not lose the blob. Those are copied into
+"cruft" packs, one per original pack time, keeping that time (packs.created_at), so their age is
+not reset by the repack and they go once the grace has passed. Without such objects the store is
+"clean" again afterwards, so a full clone streams it as it is.
 
 Runs without holding the write lock; the swap happens in one short transaction and is abandoned
 if a push landed meanwhile (the next repack will do). The new pack is indexed and checked like a
 push before it replaces anything, so a bug here cannot lose an object."""
 import os
 import tempfile
+import time
 
 from .graph import CommitGraph
 from .ingest import check_pack
 from .objects import MissingObject, ObjectReader
-from .objectset import ObjectEnumerator
-from .packformat import OBJ_COMMIT, OBJ_TAG
+from .objectset import ObjectEnumerator, ObjectSet
+from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE
 from .packgen import write_pack
 from .push import store_pack
+from .trees import MODE_GITLINK, tree_entries
+
+
+UNREACHABLE_GRACE_SECONDS = 14 * 24 * 3600
 
 
 class RepackAbandoned(Exception):
@@ -50,25 +60,83 @@ def _state(con):
     )
 
 
-def repack(store, tmp_dir):
-    """Rewrite the store's packs as one; returns (objects kept, objects dropped)."""
+def _points_at(store, oid):
+    """The objects `oid` needs (a commit's tree and parents, a tree's entries, a tag's target)."""
+    try:
+        type_num, raw = store.get(oid)
+    except MissingObject:
+        return []
+    if type_num == OBJ_COMMIT:
+        header = raw.split(b"\n\n", 1)[0].split(b"\n")
+        return [bytes.fromhex(line.split(b" ", 1)[1].decode()) for line in header
+                if line.startswith((b"tree ", b"parent "))]
+    if type_num == OBJ_TREE:
+        return [entry_oid for mode, _, entry_oid in tree_entries(raw) if mode != MODE_GITLINK]
+    if type_num == OBJ_TAG:
+        return [store.reader.tag_target(oid)]
+    return []
+
+
+def recent_unreachable(store, reachable, since):
+    """{pack created_at: ObjectSet} of the stored objects outside `reachable` whose pack was
+    written at or after `since` (seconds since the epoch)."""
+    groups = {}
+    rows = store.con.execute(
+        "SELECT objects.oid, packs.created_at FROM objects JOIN packs ON packs.id = objects.pack_id"
+        " WHERE packs.created_at >= ? ORDER BY objects.pack_id, objects.offset", (since,))
+    for oid, created_at in rows:
+        if oid not in reachable.seen:
+            groups.setdefault(created_at, ObjectSet()).add(oid)
+    # As git keeps what a recent unreachable object needs, however old: a kept commit whose
+    # parent or tree went would be a broken object. What is needed joins the youngest group.
+    placed = set().union(*(group.seen for group in groups.values())) if groups else set()
+    for created_at in sorted(groups, reverse=True):
+        group = groups[created_at]
+        pending = list(group.oids)
+        while pending:
+            for needed in _points_at(store, pending.pop()):
+                if needed not in reachable.seen and needed not in placed and store.reader.info(needed):
+                    placed.add(needed)
+                    group.add(needed)
+                    pending.append(needed)
+    return groups
+
+
+def _write(store, objects, tmp_dir, paths):
+    fd, path = tempfile.mkstemp(prefix="repack-", suffix=".pack", dir=tmp_dir)
+    paths.append(path)
+    with os.fdopen(fd, "wb") as f:
+        for chunk in write_pack(store, objects):
+            f.write(chunk)
+    return path
+
+
+def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None):
+    """Rewrite the store's packs as one (plus one per pack time of the unreachable objects still
+    within `grace_seconds`); returns (objects kept, objects dropped)."""
     con = store.con
-    con.execute("BEGIN")  # a read snapshot: what we enumerate and copy stays put
+    since = (time.time() if now is None else now) - grace_seconds
+    paths = []
     try:
-        before = _state(con)
-        objects = reachable_objects(store)
-        fd, path = tempfile.mkstemp(prefix="repack-", suffix=".pack", dir=tmp_dir)
-        with os.fdopen(fd, "wb") as f:
-            for chunk in write_pack(store, objects):
-                f.write(chunk)
-        total = con.execute("SELECT count(*) FROM objects").fetchone()[0]
-    finally:
-        store.reader.close()  # blob handles would pin the snapshot and block the write below
-        con.execute("COMMIT")
-    try:
+        con.execute("BEGIN")  # a read snapshot: what we enumerate and copy stays put
+        try:
+            before = _state(con)
+            objects = reachable_objects(store)
+            path = _write(store, objects, tmp_dir, paths)
+            cruft = recent_unreachable(store, objects, since)
+            cruft_paths = {created_at: _write(store, kept, tmp_dir, paths) for created_at, kept in cruft.items()}
+            total = con.execute("SELECT count(*) FROM objects").fetchone()[0]
+        finally:
+            store.reader.close()  # blob handles would pin the snapshot and block the write below
+            con.execute("COMMIT")
         checked = check_pack(path, _NoExternal())
         if set(checked.types) != objects.seen:
             raise RepackAbandoned("the new pack does not hold exactly the reachable objects")
+        checked_cruft = {}
+        for created_at, cruft_path in cruft_paths.items():
+            checked_cruft[created_at] = check_pack(cruft_path, _NoExternal())
+            if set(checked_cruft[created_at].types) != cruft[created_at].seen:
+                raise RepackAbandoned("a kept pack does not hold exactly the recent unreachable objects")
         con.execute("BEGIN IMMEDIATE")
         try:
             if _state(con) != before:
@@ -77,24 +145,33 @@ def repack(store, tmp_dir):
             con.execute("DELETE FROM objects")
             con.execute("DELETE FROM packs")
             store_pack(con, checked)
+            for created_at, kept in sorted(checked_cruft.items()):
+                pack_id = store_pack(con, kept)
+                # The objects keep their age: the grace counts from when they were first written.
+                con.execute("UPDATE packs SET created_at=? WHERE id=?", (created_at, pack_id))
             # Commits that are gone must not count as "common" in a later fetch negotiation.
+            # Kept unreachable commits keep their index rows: a ref may still be moved to them.
             con.execute("CREATE TEMP TABLE IF NOT EXISTS kept (oid BLOB PRIMARY KEY) WITHOUT ROWID")
             con.execute("DELETE FROM temp.kept")
-            con.executemany("INSERT INTO temp.kept (oid) VALUES (?)",
-                            ((oid,) for oid, type_num in checked.types.items() if type_num == OBJ_COMMIT))
+            for pack in (checked, *checked_cruft.values()):
+                con.executemany("INSERT INTO temp.kept (oid) VALUES (?)",
+                                ((oid,) for oid, type_num in pack.types.items() if type_num == OBJ_COMMIT))
             con.execute("DELETE FROM commit_paths WHERE commit_oid NOT IN (SELECT oid FROM temp.kept)")
             con.execute("DELETE FROM commits WHERE oid NOT IN (SELECT oid FROM temp.kept)")
-            con.execute("UPDATE meta SET value='1' WHERE key='clean'")
+            # Kept unreachable objects mean a full clone may not stream the packs as they are.
+            con.execute("UPDATE meta SET value=? WHERE key='clean'", ("0" if checked_cruft else "1",))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
-        os.unlink(path)
+        for leftover in paths:
+            os.unlink(leftover)
     store.reader.close()
     store.reader = ObjectReader(con)
     store.graph = CommitGraph(con)
-    return len(checked.entries), total - len(checked.entries)
+    kept_count = len(checked.entries) + sum(len(pack.entries) for pack in checked_cruft.values())
+    return kept_count, total - kept_count
 
 
 class _NoExternal:

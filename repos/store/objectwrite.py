@@ -1,0 +1,94 @@
+"""Storing objects that no ref points at yet: the git-data API's created blobs, trees, commits and
+tags (a client makes a blob, then a tree, then a commit, and only then moves a ref).
+
+They land as a push's objects do — one pack, checked like any received pack (hashes, `git fsck`'s
+rules), everything they point at present, the commit index filled for new commits — in one SQLite
+transaction, or not at all. The store is marked unclean afterwards (it now holds objects no ref
+reaches); repack keeps such objects for a grace period (repack.UNREACHABLE_GRACE_SECONDS), as git
+keeps unreachable objects until gc.pruneExpire. No Django.
+"""
+import os
+import tempfile
+from dataclasses import dataclass
+
+from .commit_index import commit_index_rows, insert_commit_index
+from .objectcheck import IngestError
+from .packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TAG, OBJ_TREE, object_id
+from .push import store_pack
+from .write import write_pack_file
+
+STORABLE_TYPES = (OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG)
+
+
+class ObjectsRefused(Exception):
+    """The objects were not stored (nothing was written); the message says why."""
+
+
+class MissingObjects(ObjectsRefused):
+    """An object points at one that is neither stored nor among those given."""
+
+    def __init__(self, missing):
+        self.missing = sorted(missing)
+        super().__init__(f"missing necessary objects ({self.missing[0].hex()})")
+
+
+@dataclass(frozen=True)
+class StoredObjects:
+    stored: int          # objects newly written
+    already_present: int  # objects the store had already (skipped)
+    pack_id: int | None  # the new pack, None when nothing was new
+
+
+def store_objects(store, objects, tmp_dir=None) -> StoredObjects:
+    """Store `objects` ({oid: (type, raw bytes)}) without moving any ref. Objects the store has
+    already are skipped. Raises ValueError if an oid does not match its bytes, ObjectsRefused
+    (IngestError's message) for an object `git fsck` would refuse, MissingObjects when something
+    they point at is absent; then nothing was written."""
+    for oid, (type_num, raw) in objects.items():
+        if type_num not in STORABLE_TYPES or object_id(type_num, raw) != oid:
+            raise ValueError(f"object {oid.hex()} does not match its bytes")
+    fresh = {oid: value for oid, value in objects.items() if not store.has(oid)}
+    if not fresh:
+        return StoredObjects(0, len(objects), None)
+    descriptor, path = tempfile.mkstemp(prefix="forge-objects-", suffix=".pack", dir=tmp_dir)
+    os.close(descriptor)
+    try:
+        write_pack_file(fresh, path)
+        try:
+            checked = store.check_pack(path)
+        except IngestError as error:
+            raise ObjectsRefused(str(error)) from None
+        pack_id = _land(store, checked)
+    finally:
+        os.unlink(path)
+    return StoredObjects(len(fresh), len(objects) - len(fresh), pack_id)
+
+
+def _land(store, checked) -> int:
+    con, reader = store.con, store.reader
+    # As land_push: open blob handles pin an old snapshot that cannot take the write lock.
+    reader.close()
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        outside = checked.needed - set(checked.types)
+        missing = [oid for oid in outside
+                   if con.execute("SELECT 1 FROM objects WHERE oid=?", (oid,)).fetchone() is None]
+        if missing:
+            raise MissingObjects(missing)
+        pack_id = store_pack(con, checked)
+        new_commits = {oid: record for oid, record in checked.commits.items()
+                       if con.execute("SELECT 1 FROM commits WHERE oid=?", (oid,)).fetchone() is None}
+        if new_commits:
+            # Indexed now: a later ref move finds them stored and lands no pack (so no indexing).
+            insert_commit_index(con, *commit_index_rows(con, reader, new_commits, checked.trees))
+        # Nothing reaches these objects yet: a full clone may not stream the packs as they are.
+        con.execute("UPDATE meta SET value='0' WHERE key='clean'")
+        con.execute("COMMIT")
+        return pack_id
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+
+
+__all__ = ["store_objects", "StoredObjects", "ObjectsRefused", "MissingObjects"]
