@@ -201,3 +201,26 @@ def test_pagination_of_pulls_and_files(gh, api, pushed_repo):
     assert [f["filename"] for f in page.json()] == ["f04.txt"]
     assert 'rel="prev"' in page.headers["Link"]
     assert sorted(f.filename for f in many.get_files()) == sorted(files)
+
+
+def test_reviews(gh, gh_bob, api, pushed_repo):
+    full_name, _ = pushed_repo(branches={"topic": [{"t.txt": "one\ntwo\n"}]})
+    pull = gh.get_repo(full_name).create_pull(title="Topic", body="", base="main", head="topic")
+    as_bob = gh_bob.get_repo(full_name).get_pull(pull.number)
+    review = as_bob.create_review(body="Looks good", event="APPROVE",
+                                  comments=[{"path": "t.txt", "line": 2, "side": "RIGHT", "body": "nice line"}])
+    assert review.state == "APPROVED" and review.user.login == "bob" and review.commit_id == pull.head.sha
+    assert review.body == "Looks good"
+    as_bob.create_review(body="One more thing", event="COMMENT")
+    assert [(r.user.login, r.state) for r in pull.get_reviews()] == [("bob", "APPROVED"), ("bob", "COMMENTED")]
+    assert gh.get_repo(full_name).get_pull(pull.number).review_comments == 1
+    # the author may not approve; a line outside the diff and a review without event are refused
+    with pytest.raises(github.GithubException) as own:
+        pull.create_review(body="mine", event="APPROVE")
+    assert own.value.status == 422
+    reviews = f"/repos/{full_name}/pulls/{pull.number}/reviews"
+    outside = api.post(reviews, json={"body": "x", "event": "COMMENT",
+                                      "comments": [{"path": "t.txt", "line": 99, "body": "where?"}]})
+    assert outside.status_code == 422
+    assert api.post(reviews, json={"body": "x"}).status_code == 422
+    assert len(api.get(reviews).json()) == 2                          # nothing half-made
