@@ -6,6 +6,7 @@ path under the name it has now for GET and HEAD, 307 for other methods (which mu
 method and body). `repository_here()` does the access check and that redirect; other route modules
 can use it in place of common.accessible() to get the same behaviour."""
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Literal
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ from repos.api.common import RepositoryOut, accessible, repository_json
 from repos.models import Collaborator, Repository
 from repos.selectors import get_repository, store_path
 from repos.services import (
-    InvalidSetting, create_repository, delete_repository, refs_written, rename_repository, update_repository,
+    MAX_DESCRIPTION_LENGTH, InvalidSetting, create_repository, delete_repository, refs_written, rename_repository, update_repository,
     validate_repository_name, write_tmp_dir,
 )
 from repos.store import RepoStore
@@ -208,6 +209,12 @@ def create_user_repository(request, body: RepositoryIn):
     if user is None:
         raise ApiError(401, "Requires authentication")
     private = _private_from(body.private, body.visibility)
+    description = (body.description or "").strip()
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise _invalid_field("description", f"description is too long (maximum is {MAX_DESCRIPTION_LENGTH} "
+                                            "characters)")
+    if any(ch in description for ch in "\r\n\0"):
+        raise _invalid_field("description", "the description is one line of text")  # as the settings page says
     try:
         validate_repository_name(body.name)
     except ValueError as error:
@@ -215,7 +222,7 @@ def create_user_repository(request, body: RepositoryIn):
     if get_repository(user.username, body.name) is not None:
         raise name_taken(CREATION_FAILED)
     try:
-        repo = create_repository(user, body.name, description=(body.description or "").strip(), private=private,
+        repo = create_repository(user, body.name, description=description, private=private,
                                  default_branch=body.default_branch)
     except ValueError as error:
         if "already exists" in str(error):
@@ -264,11 +271,24 @@ def _ordered(queryset, sort: str, direction: str | None):
 
 
 def _dated(queryset, since: datetime | None, before: datetime | None):
+    """GitHub's since/before: repositories updated after / before a time (UTC unless it says)."""
     if since is not None:
-        queryset = queryset.filter(updated_at__gt=since)
+        queryset = queryset.filter(updated_at__gt=_aware(since))
     if before is not None:
-        queryset = queryset.filter(updated_at__lt=before)
+        queryset = queryset.filter(updated_at__lt=_aware(before))
     return queryset
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt_timezone.utc)
+
+
+# A page past this could only be empty; larger numbers would overflow SQLite's OFFSET (a 500).
+MAX_PAGE = 10_000_000
+
+
+def _page(page: int, per_page: int) -> Page:
+    return Page(min(page, MAX_PAGE), per_page)
 
 
 @router.get("/user/repos", response={200: list[RepositoryOut], **errors(401, 422)},
@@ -303,7 +323,7 @@ def list_user_repositories(request, response: HttpResponse,
     if visibility in ("public", "private"):
         repos = repos.filter(is_private=visibility == "private")
     repos = _ordered(_dated(repos, since, before).select_related("owner"), sort, direction)
-    return [repository_json(request, actor, r) for r in Page(page, per_page).take(request, response, repos)]
+    return [repository_json(request, actor, r) for r in _page(page, per_page).take(request, response, repos)]
 
 
 def _affiliations(text: str | None) -> set[str]:
@@ -334,7 +354,7 @@ def list_repositories_of_user(request, response: HttpResponse, username: str,
     which = {"owner": owned, "member": member, "all": owned | member}[type]
     repos = Repository.objects.filter(readable_filter(actor)).filter(which).select_related("owner")
     repos = _ordered(repos, sort, direction)
-    return [repository_json(request, actor, r) for r in Page(page, per_page).take(request, response, repos)]
+    return [repository_json(request, actor, r) for r in _page(page, per_page).take(request, response, repos)]
 
 
 __all__ = ["router", "repository_here", "redirect_if_renamed", "RepositoryMoved", "MovedOut", "MOVED",

@@ -83,6 +83,11 @@ def test_user_repos_refuses_contradictions_and_anonymous(listing, api_server, ap
     assert owner.get("/user/repos", params={"sort": "stars"}).status_code == 422
     assert owner.get("/user/repos", params={"since": "2000-01-01T00:00:00Z"}).json()[0]["name"] == "shared"
     assert owner.get("/user/repos", params={"before": "2000-01-01T00:00:00Z"}).json() == []
+    assert owner.get("/user/repos", params={"since": "2000-01-01T00:00:00"}).status_code == 200
+    # A page far past the end is empty, not an error.
+    huge = owner.get("/user/repos", params={"page": 10**30})
+    assert huge.status_code == 200 and huge.json() == []
+    assert owner.get(f"/users/{OWNER}/repos", params={"page": 10**30}).json() == []
 
 
 def test_user_repos_pages_with_link_headers(listing, api_server):
@@ -143,7 +148,8 @@ def test_create_refuses_a_taken_name_and_bad_values(gh, api, api_as, fresh_name)
     assert refused.value.data["errors"] == [{"resource": "Repository", "code": "custom", "field": "name",
                                              "message": "name already exists on this account"}]
     for body in ({"name": "bad name"}, {"name": "x" * 101}, {"name": "ok-" + name, "visibility": "internal"},
-                 {"name": "ok-" + name, "default_branch": "bad..branch"}, {"name": 5}, {}):
+                 {"name": "ok-" + name, "default_branch": "bad..branch"}, {"name": 5}, {},
+                 {"name": "ok-" + name, "description": "d" * 501}, {"name": "ok-" + name, "description": "a\nb"}):
         answer = api.post("/user/repos", json=body)
         assert answer.status_code == 422, body
         assert answer.json()["message"] in ("Validation Failed",)
