@@ -28,11 +28,12 @@ def commit(work, message, files, date, email="tester@example.org"):
 
 
 class Repos:
-    def __init__(self, server, tokens, root):
-        self.server, self.tokens, self.root = server, tokens, Path(root)
+    def __init__(self, server, tokens, api, root):
+        self.server, self.tokens, self.api, self.root = server, tokens, api, Path(root)
 
     def create(self, name, private=False):
-        self.server.createrepo(f"alice/{name}", private=private)
+        # Through the API: a `manage createrepo` costs a Django start-up (~2 s).
+        assert self.api.post("/user/repos", json={"name": name, "private": private}).status_code == 201
         work = self.root / name
         git("init", "-q", "-b", "main", str(work))
         return work
@@ -45,7 +46,7 @@ class Repos:
 def repos(api_server, tokens, api, tmp_path_factory):
     """alice/x (public: code and a merged branch), alice/y (public), alice/p (PRIVATE, the secret)."""
     assert api.patch("/user", json={"email": ALICE_EMAIL}).status_code == 200  # for author:alice
-    made = Repos(api_server, tokens, tmp_path_factory.mktemp("search-repos"))
+    made = Repos(api_server, tokens, api, tmp_path_factory.mktemp("search-repos"))
     names = {key: f"search-{key}-{RUN}" for key in ("x", "y", "p")}
 
     x = made.create(names["x"])
@@ -253,3 +254,18 @@ def test_commit_pages_across_repositories(api, repos):
     assert seen == [item["sha"] for item in everything["items"]]
     dates = [item["commit"]["committer"]["date"] for item in everything["items"]]
     assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize("q", [
+    '"', 'x "unclosed', "repo:", "repo:/", "repo:alice", "user: x", 'path:"', "-repo:alice/x x", "lit:", "lit: a.b",
+    "a\x00b", "@author:x", "case:yes X", "*", "NEAR(a b)", "é ü", "x" * 300, "x.y( repo:alice/none",
+    "hash:zz", "hash:abc", "parent:abc", "tree:" + "f" * 40, "author-date:2020-13-45", "author-date:>",
+    "committer-date:*..*", "author:", "author:nobody-at-all x", "is:weird x", "x in:path", "x fork:true",
+])
+def test_odd_queries_never_fail(api, api_as, q):
+    for caller in (api, api_as(None)):
+        for route in ("/search/code", "/search/commits"):
+            answer = caller.get(route, params={"q": q})
+            assert answer.status_code in (200, 422), (route, q, answer.text)
+            body = answer.json()
+            assert ("items" in body) if answer.status_code == 200 else body["message"] == "Validation Failed"
