@@ -83,7 +83,7 @@ def get_branch(request, owner: str, repo: str, branch: str):
         info = commit_info(store, oid) if oid is not None else None
     if info is None:
         raise ApiError(404, "Branch not found")
-    quoted = quote(branch, safe="/")
+    quoted = quote(branch, safe="/", errors="surrogateescape")
     branch_url = api_url(request, f"/repos/{found.full_name}/branches/{quoted}")
     return {
         "name": branch,
@@ -123,7 +123,7 @@ def list_tags(request, response: HttpResponse, owner: str, repo: str, page: int 
     archive = f"/{found.full_name}/archive/refs/tags/"
     result = []
     for name, oid in rows:
-        quoted = quote(name, safe="/")
+        quoted = quote(name, safe="/", errors="surrogateescape")
         node = base64.b64encode(f"Ref:{found.pk}:{TAGS}{name}".encode("utf-8", "surrogateescape")).decode()
         result.append({
             "name": name,
