@@ -113,6 +113,8 @@ def merged_at_of(issue):
 
 def issues_json(request, repo, issues) -> list[dict]:
     associations = Associations(repo)
+    for issue in issues:
+        issue.repository = repo     # the one already loaded, not a query per issue
     return [issue_json(request, issue, associations=associations, merged_at=merged_at_of(issue)) for issue in issues]
 
 
