@@ -55,6 +55,9 @@ def apply_pick(actor, repo, action: str, data: PickIn):
         raise invalid("sha must be a 40-character commit id", resource="Commit", field="sha")
     if data.expected_sha is not None and not is_oid(data.expected_sha):
         raise invalid("expected_sha must be a 40-character commit id", resource="Commit", field="expected_sha")
+    if data.message is not None and ("\0" in data.message or len(data.message) > 1 << 20):
+        raise invalid("message must be text without NUL characters, at most 1 MB", resource="Commit",
+                      field="message")
     if data.mainline is not None and not 1 <= data.mainline <= 64:
         raise invalid("mainline must be a parent number (1-based)", resource="Commit", field="mainline")
     user = actor_user(actor)
@@ -92,13 +95,13 @@ def _answer(request, action, owner, repo, data):
         return 201, commit_json(request, repository, info, store=store, with_files=True)
 
 
-@router.post("/repos/{owner}/{repo}/forge/cherry-pick", response={201: CommitOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/repos/{owner}/{repo}/forge/cherry-pick", response={201: CommitOut, **errors(400, 401, 403, 404, 409, 422)},
              summary="Cherry-pick a commit onto a branch (Forge)")
 def forge_cherry_pick(request, owner: str, repo: str, data: PickIn):
     return _answer(request, CHERRY_PICK, owner, repo, data)
 
 
-@router.post("/repos/{owner}/{repo}/forge/revert", response={201: CommitOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/repos/{owner}/{repo}/forge/revert", response={201: CommitOut, **errors(400, 401, 403, 404, 409, 422)},
              summary="Revert a commit on a branch (Forge)")
 def forge_revert(request, owner: str, repo: str, data: PickIn):
     return _answer(request, REVERT, owner, repo, data)

@@ -207,3 +207,19 @@ def test_compare_two_dots_paging_and_errors(api, history):
     assert api.get(f"/repos/{full}/compare/alice:main~3...alice:main").json()["ahead_by"] == 3
     for bad in ("main", "main...no-such", "bob:main...main"):
         assert api.get(f"/repos/{full}/compare/{bad}").status_code == 404, bad
+
+
+def test_odd_input_never_fails_the_server(api, history):
+    full, _ = history
+    odd = ["", "..", "...", "%00", "main~99999", "main^3", "HEAD", "refs/heads/main", "\u00e9t\u00e9", "a" * 2000,
+           "feature/topic-11/comments", "::", "main...", "...main", "main....main"]
+    for text in odd:
+        for path, params in ((f"/repos/{full}/commits", {"sha": text}), (f"/repos/{full}/commits", {"path": text}),
+                             (f"/repos/{full}/commits", {"author": text, "committer": text}),
+                             (f"/repos/{full}/commits/{text}", {}), (f"/repos/{full}/compare/{text}", {}),
+                             (f"/repos/{full}/compare/main...{text}", {})):
+            answer = api.get(path, params=params)
+            assert answer.status_code in (200, 404, 422), (path, params, answer.status_code, answer.text[:200])
+    for params in ({"page": 10**12}, {"per_page": -3}, {"page": 0, "per_page": 1000}, {"since": "0001-01-01T00:00:00Z"},
+                   {"until": "9999-12-31T23:59:59Z", "page": 10**6}):
+        assert api.get(f"/repos/{full}/commits", params=params).status_code == 200, params
