@@ -11,7 +11,13 @@ from django.utils import timezone
 from accounts.actor import Actor
 from issues import permissions
 from issues.models import Comment, Issue, Label, PullRequest
-from issues.services import InvalidInput, NotAllowed, _clean_body, _clean_title, create_label
+from issues.services import (
+    InvalidInput,
+    NotAllowed,
+    _clean_body,
+    _clean_title,
+    create_label,
+)
 from repos.selectors import store_path
 from repos.store import RepoStore
 from repos.store.ancestry import merge_base

@@ -4,7 +4,7 @@ works here too and edits its issue side (title, body, state, labels, assignees).
 
 Labels and assignees given by someone without push access are dropped silently, as GitHub drops
 them; everything else they may not change answers 403."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -58,11 +58,11 @@ def parse_since(since: str):
     if not since:
         return None
     try:
-        moment = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(since.strip())
     except ValueError:
         raise invalid("since must be an ISO 8601 timestamp", resource="Issue", field="since") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -27,7 +27,12 @@ from issues.api.serializers import (
     repo_api,
 )
 from issues.models import Issue, PullRequest
-from repos.api.common import RepositoryOut, accessible, repository_json, repository_store
+from repos.api.common import (
+    RepositoryOut,
+    accessible,
+    repository_json,
+    repository_store,
+)
 from repos.api.serializers import CommitOut, FileOut, commits_json, files_json
 from repos.fragments import cached
 from repos.store import diff as diffs

@@ -31,13 +31,13 @@ def test_create_issue_with_labels_and_assignees(gh, shared_repo, api):
     assert issue.user.login == "alice"
     assert sorted(label.name for label in issue.labels) == ["bug", "urgent"]   # "urgent" made on the way
     assert [user.login for user in issue.assignees] == ["bob"]
-    assert issue.assignee.login == "bob"
     assert issue.pull_request is None
     assert issue.html_url.endswith(f"/{shared_repo}/issues/{issue.number}")
     raw = api.get(f"/repos/{shared_repo}/issues/{issue.number}").json()
     assert "pull_request" not in raw                 # GitHub leaves the member out for an issue
     bug = next(label for label in raw["labels"] if label["name"] == "bug")
     assert bug["color"] == "d73a4a" and bug["description"] == "Something is wrong" and bug["default"] is False
+    assert raw["assignee"]["login"] == "bob"
     assert raw["author_association"] == "OWNER" and raw["locked"] is False and raw["comments"] == 0
     # the label's url answers (PyGithub completes objects from it)
     assert api.get(bug["url"].split("/api/v3", 1)[1]).json()["name"] == "bug"
