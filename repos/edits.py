@@ -88,7 +88,7 @@ def _check_write(actor, repo):
 
 def _branch(repo, branch: str | None) -> str:
     name = branch or repo.default_branch
-    if branch_name_error(BRANCH + name) if isinstance(name, str) else True:
+    if not isinstance(name, str) or branch_name_error(BRANCH + name):
         raise EditError("invalid", f"Invalid branch name {name!r}.", "branch")
     return name
 
@@ -265,5 +265,15 @@ def propose_changes(actor, repo, *, branch: str, changes: list[Change], message:
     return Proposed(committed, branch, base_name, base_tip, pull)
 
 
-__all__ = ["EditError", "Person", "FileWritten", "Proposed", "put_file", "delete_file", "commit_to_new_branch",
-           "delete_branch_at", "propose_changes", "Change"]
+__all__ = [
+    "Change",
+    "EditError",
+    "FileWritten",
+    "Person",
+    "Proposed",
+    "commit_to_new_branch",
+    "delete_branch_at",
+    "delete_file",
+    "propose_changes",
+    "put_file",
+]

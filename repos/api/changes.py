@@ -18,7 +18,7 @@ from ninja import Router, Schema
 from accounts.access import WRITE
 from forge.api import ApiError, api_url, errors, invalid, web_url
 from repos.api.common import repository_store
-from repos.api.contents import PersonIn, _person
+from repos.api.contents import PersonIn, person_from
 from repos.api.repositories import MOVED, repository_here
 from repos.api.serializers import CommitOut, commit_json
 from repos.edits import Change, EditError, propose_changes
@@ -128,7 +128,7 @@ def post_changes(request, owner: str, repo: str, body: ChangesIn):
     pull_request = (body.pull_request.title, body.pull_request.body or "") if body.pull_request else None
     try:
         proposed = propose_changes(actor, found, branch=body.branch, changes=changes, message=body.message,
-                                   base=body.base, expected_sha=body.expected_sha, author=_person(body.author),
+                                   base=body.base, expected_sha=body.expected_sha, author=person_from(body.author),
                                    pull_request=pull_request)
     except EditError as error:
         if error.index is not None:

@@ -91,14 +91,20 @@ class FileDeleteIn(Schema):
 # --- reading ------------------------------------------------------------------------------------------
 
 def _quoted(path: str) -> str:
-    return quote(path, safe=PATH_SAFE)
+    # Names that are not UTF-8 (kept as surrogate escapes) are quoted byte for byte.
+    return quote(path.encode("utf-8", "surrogateescape"), safe=PATH_SAFE)
+
+
+def _shown(text: str) -> str:
+    """JSON cannot carry a name that is not UTF-8: its bad bytes show as U+FFFD, as on GitHub."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _entry_json(request, repo, ref: str, path: str, mode: int, oid: bytes, size: int, *, listing: bool) -> dict:
     """One object of the contents API for the entry at `path`, read at `ref` (as the caller named it)."""
     name = path.rsplit("/", 1)[-1]
     base = f"/repos/{repo.full_name}"
-    url = api_url(request, f"{base}/contents/{_quoted(path)}") + "?ref=" + quote(ref, safe="")
+    url = api_url(request, f"{base}/contents/{_quoted(path)}") + "?ref=" + quote(ref.encode("utf-8", "replace"), safe="")
     at = f"{_quoted(ref)}/{_quoted(path)}"
     if is_tree(mode):
         kind, git_url = "dir", api_url(request, f"{base}/git/trees/{oid.hex()}")
@@ -112,7 +118,7 @@ def _entry_json(request, repo, ref: str, path: str, mode: int, oid: bytes, size:
         git_url = api_url(request, f"{base}/git/blobs/{oid.hex()}")
         html_url = web_url(request, f"/{repo.full_name}/blob/{at}")
         download_url = web_url(request, f"/{repo.full_name}/raw/{at}")
-    return {"type": kind, "size": size, "name": name, "path": path, "sha": oid.hex(), "url": url,
+    return {"type": kind, "size": size, "name": _shown(name), "path": _shown(path), "sha": oid.hex(), "url": url,
             "git_url": git_url, "html_url": html_url, "download_url": download_url,
             "_links": {"self": url, "git": git_url, "html": html_url}}
 
@@ -238,7 +244,7 @@ def get_readme(request, owner: str, repo: str, ref: str | None = None):
 
 # --- writing ------------------------------------------------------------------------------------------
 
-def _person(value: PersonIn | None) -> Person | None:
+def person_from(value: PersonIn | None) -> Person | None:
     if value is None:
         return None
     seconds = int(value.date.timestamp()) if value.date else None
@@ -280,7 +286,7 @@ def put_contents(request, owner: str, repo: str, path: str, body: FilePutIn):
         raise invalid("content is not valid Base64", resource="Content", field="content") from None
     try:
         written = put_file(actor, found, path, content, message=body.message, branch=body.branch, sha=body.sha,
-                           author=_person(body.author), committer=_person(body.committer))
+                           author=person_from(body.author), committer=person_from(body.committer))
     except EditError as error:
         raise _edit_error(error) from None
     entry = _entry_json(request, found, written.branch, path, written.mode, written.blob, written.size,
@@ -297,7 +303,7 @@ def delete_contents(request, owner: str, repo: str, path: str, body: FileDeleteI
     path = _checked_path(path)
     try:
         written = delete_file(actor, found, path, message=body.message, sha=body.sha, branch=body.branch,
-                              author=_person(body.author), committer=_person(body.committer))
+                              author=person_from(body.author), committer=person_from(body.committer))
     except EditError as error:
         raise _edit_error(error) from None
     return 200, {"content": None, "commit": _commit_json(request, found, written.committed.commit)}

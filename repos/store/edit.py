@@ -315,6 +315,16 @@ def commit_changes(store, *, ref: str, expected_tip: bytes | None, base: bytes |
     return Committed(commit, edited.tree, parents, ref, expected_tip, edited.written, outcome.new_head)
 
 
-__all__ = ["Change", "ChangeError", "Edited", "Committed", "apply_changes", "commit_changes", "entry_at",
-           "path_error",
-           "MODE_FILE", "MODE_EXECUTABLE", "MODE_SYMLINK"]
+__all__ = [
+    "MODE_EXECUTABLE",
+    "MODE_FILE",
+    "MODE_SYMLINK",
+    "Change",
+    "ChangeError",
+    "Committed",
+    "Edited",
+    "apply_changes",
+    "commit_changes",
+    "entry_at",
+    "path_error",
+]

@@ -100,7 +100,7 @@ REFUSED = [
 
 
 def test_refusals_write_nothing(api, api_server, tokens, repo):
-    full_name, work = repo
+    full_name, _work = repo
     before = remote_refs(api_server, tokens, full_name)
     for request_body, status, words in REFUSED:
         answer = api.post(f"/repos/{full_name}/forge/changes", json=request_body)
@@ -130,7 +130,7 @@ def test_pull_request_failing_after_the_branch_landed_leaves_nothing(api, api_se
     """A pull request from branch X is still open while X was deleted; making X again with a pull
     request lands the branch, then the pull request cannot open (one is open for X already): the
     branch is deleted again."""
-    full_name, work = repo
+    full_name, _work = repo
     first = api.post(f"/repos/{full_name}/forge/changes", json={
         "branch": "again", "message": "m", "changes": [{"path": "a.txt", "content": "1"}],
         "pull_request": {"title": "first"}})

@@ -74,7 +74,7 @@ def test_get_a_directory(gh, shared):
 
 
 def test_symlinks(api, shared):
-    full_name, work = shared
+    full_name, _work = shared
     followed = api.get(f"/repos/{full_name}/contents/link").json()
     assert followed["path"] == "src/app.py"
     assert base64.b64decode(followed["content"]) == b"print('hi')\n"
@@ -104,7 +104,7 @@ def test_missing_paths_and_refs(api, gh, shared):
 
 
 def test_create_update_delete_with_pygithub(gh, api_server, tokens, pushed_repo, tmp_path):
-    full_name, work = pushed_repo(branches={"dev": [{"dev.txt": "dev\n"}]})
+    full_name, _work = pushed_repo(branches={"dev": [{"dev.txt": "dev\n"}]})
     repo = gh.get_repo(full_name)
     created = repo.create_file("docs/new.md", "add docs", "first\n")
     assert created["content"].path == "docs/new.md"
@@ -231,3 +231,35 @@ def test_first_file_on_another_branch_becomes_the_default(gh, fresh_name):
     repo = gh.get_user().create_repo(name)
     repo.create_file("a.txt", "first", "a\n", branch="trunk")
     assert gh.get_repo(f"alice/{name}").default_branch == "trunk"
+
+
+def test_odd_inputs_never_fail(api, api_server, tokens, fresh_name, tmp_path):
+    """A name that is not UTF-8, NUL and dot segments in paths, odd refs, a bad date: answers, never a 500."""
+    name = fresh_name()
+    api_server.createrepo(f"alice/{name}")
+    work = tmp_path / name
+    git("init", "-q", "-b", "main", work)
+    (work / "ok.txt").write_text("ok\n")
+    import os
+    with open(os.path.join(bytes(work), b"caf\xe9.txt"), "wb") as f:
+        f.write(b"latin-1 name\n")
+    git("-C", work, "add", "-A")
+    git("-C", work, "commit", "-q", "-m", "odd")
+    git("-C", work, "push", "-q", api_server.repo_url("alice", name, tokens["alice"]), "main")
+    listing = api.get(f"/repos/alice/{name}/contents")
+    assert listing.status_code == 200
+    assert min(entry["name"] for entry in listing.json()) == "caf\ufffd.txt"
+    for path in ("/contents/a%00b", "/contents/ok.txt?ref=%00", "/contents/ok.txt?ref=..", "/contents/%2e%2e",
+                 "/contents/ok.txt?ref=" + "f" * 40, "/contents/ok.txt?ref=main:ok.txt", "/contents//ok.txt"):
+        answer = api.get(f"/repos/alice/{name}{path}")
+        assert answer.status_code in (200, 404), (path, answer.status_code, answer.text)
+    sha = out("-C", work, "rev-parse", "main:ok.txt").strip()
+    for body in ({"message": "m", "content": "eA==", "sha": sha, "committer": {"name": "x", "email": "y",
+                                                                                 "date": "not a date"}},
+                 {"message": "m", "content": 5}, {"message": "m"}, {"content": "eA=="},
+                 {"message": "m", "content": "eA==", "sha": "zz"}, {"message": "m", "content": "eA==", "branch": "a..b"}):
+        answer = api.put(f"/repos/alice/{name}/contents/ok.txt", json=body)
+        assert answer.status_code in (409, 422), (body, answer.status_code, answer.text)
+    assert api.put(f"/repos/alice/{name}/contents/a%00b", json={"message": "m", "content": "eA=="}).status_code == 422
+    refs = ls_remote(api_server.repo_url("alice", name, tokens["alice"]))
+    assert refs["refs/heads/main"] == out("-C", work, "rev-parse", "main").strip()

@@ -6,9 +6,17 @@ import subprocess
 import pytest
 
 from repos.store import RepoStore
-from repos.store.edit import (MODE_EXECUTABLE, MODE_SYMLINK, Change, ChangeError, apply_changes, commit_changes,
-                              path_error)
+from repos.store.edit import (
+    MODE_EXECUTABLE,
+    MODE_SYMLINK,
+    Change,
+    ChangeError,
+    apply_changes,
+    commit_changes,
+    path_error,
+)
 from repos.store.packformat import OBJ_BLOB
+from repos.store.trees import tree_entries
 from repos.store.write import RefMoved, Signature
 from tests.repos.store.helpers import mirror
 from tests.support.gitcli import git, git_env, out
@@ -176,8 +184,7 @@ def _new_objects(store, commit, base):
         if oid in into:
             return
         into.add(oid)
-        type_num, raw = store.get(oid)
-        from repos.store.trees import tree_entries
+        _type_num, raw = store.get(oid)
         for mode, _, child in tree_entries(raw):
             if mode == 0o040000:
                 walk_tree(child, into)
