@@ -15,7 +15,8 @@ from .commit_index import commit_index_rows, insert_commit_index
 from .objectcheck import IngestError
 from .packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TAG, OBJ_TREE, object_id
 from .push import store_pack
-from .write import write_pack_file
+from .trees import MODE_GITLINK, MODE_TREE, is_tree, tree_mapping
+from .write import tree_object, write_pack_file
 
 STORABLE_TYPES = (OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG)
 
@@ -91,4 +92,94 @@ def _land(store, checked) -> int:
         raise
 
 
-__all__ = ["store_objects", "StoredObjects", "ObjectsRefused", "MissingObjects"]
+# --- building trees from edits (GitHub's POST /git/trees) ------------------------------------------------
+
+@dataclass(frozen=True)
+class TreeEdit:
+    """Put (mode, oid) at `path` ('/'-separated, made of its directories as needed), or remove
+    what is there when `oid` is None."""
+    path: bytes
+    mode: int = 0
+    oid: bytes | None = None
+
+
+class TreeEditError(ValueError):
+    """An edit that cannot apply (a bad path, a base that is not a tree)."""
+
+
+class _Dir:
+    """One directory of the tree being built: its base entries and the subdirectories edited."""
+
+    def __init__(self, store, oid):
+        self.entries = dict(tree_mapping(store.get(oid)[1])) if oid else {}
+        self.children = {}
+        self.store = store
+
+    def child(self, name, create):
+        if name in self.children:
+            return self.children[name]
+        mode, oid = self.entries.get(name, (None, None))
+        if mode is not None and is_tree(mode):
+            found = _Dir(self.store, oid)
+        elif create:
+            found = _Dir(self.store, None)   # a file of that name gives way to the directory
+        else:
+            return None
+        self.children[name] = found
+        self.entries.pop(name, None)
+        return found
+
+    def apply(self, parts, edit):
+        name, rest = parts[0], parts[1:]
+        if rest:
+            below = self.child(name, create=edit.oid is not None)
+            if below is not None:
+                below.apply(rest, edit)
+            return
+        self.children.pop(name, None)
+        if edit.oid is None:
+            self.entries.pop(name, None)
+        else:
+            self.entries[name] = (edit.mode, edit.oid)
+
+    def write(self, objects, keep_empty=False):
+        for name, below in self.children.items():
+            oid = below.write(objects)
+            if oid is not None:
+                self.entries[name] = (MODE_TREE, oid)
+        self.children = {}
+        if not self.entries and not keep_empty:
+            return None   # a directory emptied by the edits goes, as in git
+        raw = tree_object([(mode, name, oid) for name, (mode, oid) in self.entries.items()])
+        oid = object_id(OBJ_TREE, raw)
+        objects[oid] = (OBJ_TREE, raw)
+        return oid
+
+
+def split_tree_path(path: bytes) -> list:
+    parts = path.split(b"/")
+    for part in parts:
+        if part in (b"", b".", b"..") or b"\0" in part or part.lower() == b".git":
+            raise TreeEditError(f"invalid path {path.decode('utf-8', 'replace')!r}")
+    return parts
+
+
+def build_tree(store, base_tree: bytes | None, edits) -> tuple:
+    """GitHub's tree creation: `base_tree` (an oid, or None for an empty start) with `edits`
+    (TreeEdit list, applied in order) -> (root tree oid, {oid: (OBJ_TREE, raw)} of the trees made).
+    Nothing is stored. Raises TreeEditError."""
+    if base_tree is not None:
+        info = store.reader.info(base_tree)
+        if info is None or info[0] != OBJ_TREE:
+            raise TreeEditError("base_tree is not a tree")
+    root = _Dir(store, base_tree)
+    for edit in edits:
+        if edit.oid is not None and edit.mode not in (0o100644, 0o100755, 0o120000, MODE_TREE, MODE_GITLINK):
+            raise TreeEditError(f"invalid mode {edit.mode:o}")
+        root.apply(split_tree_path(edit.path), edit)
+    objects = {}
+    return root.write(objects, keep_empty=True), objects
+
+
+__all__ = ["store_objects", "StoredObjects", "ObjectsRefused", "MissingObjects", "TreeEdit", "TreeEditError",
+           "build_tree", "split_tree_path"]
