@@ -11,7 +11,7 @@ whole contract (schemathesis holds the responses to it).
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.errors import HttpError as NinjaHttpError
@@ -209,6 +209,11 @@ def _http_error(request, error):
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, error):
     return _error(request, 401, "Requires authentication")
+
+
+def api_not_found(request, *args, **kwargs):
+    """A path under /api/v3/ that no route matches."""
+    return JsonResponse({"message": "Not Found", "documentation_url": DOCUMENTATION_URL}, status=404)
 
 
 def _routes():

@@ -4,7 +4,7 @@ from accounts.views import auth as account_auth
 from accounts.views import settings as account_settings
 from accounts.views import tokens as account_tokens
 from forge import views
-from forge.api import api
+from forge.api import api, api_not_found
 from repos.views import code, git_http, history, new, refs, search
 
 # OWNER/NAME or OWNER/NAME.git; the git routes come first so no web route can shadow them.
@@ -27,6 +27,8 @@ urlpatterns = [
     path("new", new.new_repository, name="new-repository"),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("api/v3/", api.urls),
+    # Anything else under the API is GitHub's JSON 404, never the site's HTML page.
+    re_path(r"^api/v3/", api_not_found),
     re_path(r"^(?P<owner>[^/]+)/(?P<name>[^/]+)\.git/?$", views.strip_git, name="repo-git-url"),
     path(f"{REPO}", code.repo_home, name="repo"),
     path(f"{REPO}/tree/<path:spec>", code.tree, name="tree"),

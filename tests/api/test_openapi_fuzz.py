@@ -1,7 +1,8 @@
 """schemathesis against /api/v3/openapi.json: every route, fed generated input (valid and invalid),
 must never answer a server error, only statuses its schema declares, and bodies that fit them.
 
-A bounded run for `make test`: FORGE_API_FUZZ_EXAMPLES examples per route and mode (default 12),
+A bounded run for `make test`: FORGE_API_FUZZ_EXAMPLES examples per route with valid input (default
+6) and half as many with invalid input,
 derandomized so that CI sees the same cases every run; raise the number for a longer hunt
 (`FORGE_API_FUZZ_EXAMPLES=500 .venv/bin/pytest tests/api/test_openapi_fuzz.py`).
 
@@ -24,7 +25,10 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from forge.api import api as forge_api
 
-EXAMPLES = int(os.environ.get("FORGE_API_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FORGE_API_FUZZ_EXAMPLES", "6"))
+# The request line limit of gunicorn (limit_request_line): a longer URL is refused with 414 by the
+# HTTP server before Forge sees it, which is right and no route's business.
+URI_TOO_LONG = 414
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SEED_OWNER, SEED_REPO = "alice", "fuzz-seed"
 # Operations that change which repository OWNER/REPO names: each case gets a fresh repository.
@@ -115,13 +119,19 @@ def test_route_keeps_to_its_schema(api_server, tokens, seeded, schema, method, p
     strategies = [operation.as_strategy(generation_mode=mode, path_parameters=pinned or None)
                   for pinned in pinned_choices]
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    # Invalid input is mostly refused at the door (422), so it gets half the examples.
+    examples = EXAMPLES if mode == GenerationMode.POSITIVE else max(1, EXAMPLES // 2)
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=st.one_of(*strategies))
     def run(case):
         if destructive and case.path_parameters.get("owner") == SEED_OWNER:
             case.path_parameters["repo"] = _throwaway(api_server, session)
-        case.call_and_validate(base_url=api_server.url, session=session, checks=CHECKS)
+        response = case.call(base_url=api_server.url, session=session)
+        if response.status_code == URI_TOO_LONG:
+            return
+        case.validate_response(response, checks=CHECKS)
 
     try:
         run()
