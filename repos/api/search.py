@@ -22,10 +22,12 @@ GitHub's query syntax is mapped onto Forge's:
 - Like GitHub, only the first MAX_RESULTS results can be paged to; `total_count` counts them all.
   Results are ordered by repository then path (code) or by date (commits); `score` is always 1.0.
 The index is caught up to the default branch's tip before answering (as the web search page does),
-so a search right after a push sees it.
+so a search right after a push sees it; a query over many repositories spends at most
+CATCH_UP_SECONDS on that and says incomplete_results for the rest.
 """
 import heapq
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -49,6 +51,10 @@ from repos.store.search_index import has_schema
 router = Router(tags=["search"])
 
 MAX_REPOSITORIES = 50   # repositories searched by one query (the most recently pushed first)
+# A repository whose index is behind its branch is caught up before it is searched, but one query
+# spends at most this long doing so for repositories after the first: the rest are searched as
+# indexed (their background indexing after the push is under way) and incomplete_results is true.
+CATCH_UP_SECONDS = 3.0
 MAX_RESULTS = 1000      # as GitHub: results past the first thousand cannot be paged to
 FRAGMENT_LINES = 5      # matching lines shown in a text match's fragment
 FRAGMENT_LINE_CHARS = 400
@@ -296,10 +302,12 @@ def search_code(request, response: HttpResponse, q: str | None = None, sort: str
     repos, incomplete = searched_repositories(api_actor(request), query)
     want_matches = _wants_text_matches(request)
     total, items = 0, []
+    catching_up = CatchUp()
     for repo in repos:
         wanted = max(0, window_end - total)
         with repository_store(repo) as store:
-            found = _search_repository_code(store, repo, forge, wanted)
+            incomplete = not catching_up.bring_up_to_date(repo, store) or incomplete
+            found = _search_repository_code(store, forge, wanted)
             if found is None:
                 continue
             results, commit, oids = found
@@ -313,10 +321,26 @@ def search_code(request, response: HttpResponse, q: str | None = None, sort: str
     return {"total_count": total, "incomplete_results": incomplete, "items": items}
 
 
-def _search_repository_code(store, repo, forge, wanted):
+class CatchUp:
+    """Catches repositories' indexes up, the first always, the others within CATCH_UP_SECONDS."""
+
+    def __init__(self):
+        self.deadline = None
+
+    def bring_up_to_date(self, repo, store) -> bool:
+        """True if the index is now current; False if it was left behind for lack of time."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return not index.needs_sync(store, f"refs/heads/{repo.default_branch}")
+        started = time.monotonic()
+        searching.bring_up_to_date(repo, store)
+        if self.deadline is None:
+            self.deadline = started + CATCH_UP_SECONDS
+        return True
+
+
+def _search_repository_code(store, forge, wanted):
     """(CodeResults with the first `wanted` files, the indexed commit, {path: blob oid}) or None for a
-    repository with nothing indexed. The index is caught up first; the reads share one snapshot."""
-    searching.bring_up_to_date(repo, store)
+    repository with nothing indexed. The reads share one snapshot."""
     if not has_schema(store.con):
         return None
     store.con.execute("BEGIN")
@@ -521,11 +545,12 @@ def search_commits(request, response: HttpResponse, q: str | None = None, sort: 
     column = SORT_COLUMNS[sort or "committer-date"]
     descending = order != "asc"
     total, ranked = 0, []
+    catching_up = CatchUp()
     if not found.impossible:
         for position, repo in enumerate(repos):
             with repository_store(repo) as store:
                 if found.match is not None:
-                    searching.bring_up_to_date(repo, store)
+                    incomplete = not catching_up.bring_up_to_date(repo, store) or incomplete
                     if not has_schema(store.con):
                         continue
                 count, rows = _commit_rows(store, found, column, descending, window_end)
