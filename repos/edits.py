@@ -229,6 +229,15 @@ def delete_branch_at(actor, repo, branch: str, tip: bytes) -> bool:
     return True
 
 
+def _open_pull_from(repo, branch: str) -> int | None:
+    """The number of an open pull request whose head is `branch` (its branch may be gone), or None."""
+    from issues.models import Issue, PullRequest
+
+    found = PullRequest.objects.filter(issue__repository=repo, issue__state=Issue.OPEN, head_ref=branch,
+                                       merged_at__isnull=True).values_list("issue__number", flat=True).first()
+    return found
+
+
 def propose_changes(actor, repo, *, branch: str, changes: list[Change], message: str, base: str | None = None,
                     expected_sha: str | None = None, author: Person | None = None,
                     pull_request: tuple[str, str] | None = None) -> Proposed:
@@ -248,6 +257,11 @@ def propose_changes(actor, repo, *, branch: str, changes: list[Change], message:
         title, _body = pull_request
         if not isinstance(title, str) or not title.strip():
             raise EditError("invalid", "A pull request needs a title.", "pull_request.title")
+        # Refused before writing: landing the branch would first move that pull request onto it.
+        open_already = _open_pull_from(repo, branch)
+        if open_already is not None:
+            raise EditError("invalid", f"A pull request from {branch} is already open: #{open_already}; "
+                                       "nothing was written.", "branch")
     committed, base_name, base_tip = commit_to_new_branch(actor, repo, branch=branch, changes=changes,
                                                           message=message, base=base, expected_sha=expected_sha,
                                                           author=author)

@@ -126,23 +126,40 @@ def test_rights(api_server, tokens, api_as, repo):
     assert pusher.post(f"/repos/{full_name}/forge/changes", json=change).status_code == 201
 
 
-def test_pull_request_failing_after_the_branch_landed_leaves_nothing(api, api_server, tokens, repo, tmp_path):
-    """A pull request from branch X is still open while X was deleted; making X again with a pull
-    request lands the branch, then the pull request cannot open (one is open for X already): the
-    branch is deleted again."""
+def test_open_pull_request_of_a_deleted_branch_refuses_before_writing(api, api_server, tokens, repo):
+    """A pull request from branch X is still open while X was deleted: making X again with a pull
+    request is refused before anything is written (landing X would move that pull request)."""
     full_name, _work = repo
     first = api.post(f"/repos/{full_name}/forge/changes", json={
         "branch": "again", "message": "m", "changes": [{"path": "a.txt", "content": "1"}],
         "pull_request": {"title": "first"}})
     assert first.status_code == 201, first.text
+    number = first.json()["pull_request"]["number"]
     url = api_server.repo_url(*full_name.split("/"), tokens["alice"])
     git("push", "-q", url, ":refs/heads/again")
     before = remote_refs(api_server, tokens, full_name)
-    assert "refs/heads/again" not in before
     second = api.post(f"/repos/{full_name}/forge/changes", json={
         "branch": "again", "message": "m", "changes": [{"path": "b.txt", "content": "2"}],
         "pull_request": {"title": "second"}})
     assert second.status_code == 422, second.text
-    assert "already open" in second.json()["errors"][0]["message"]
-    assert "nothing is left" in second.json()["errors"][0]["message"]
+    assert f"already open: #{number}" in second.json()["errors"][0]["message"]
     assert remote_refs(api_server, tokens, full_name) == before
+    old = api.get(f"/repos/{full_name}/pulls/{number}")
+    if old.status_code == 200:
+        assert old.json()["head"]["sha"] == first.json()["commit"]["sha"]
+
+
+def test_pull_request_failing_after_the_branch_landed_leaves_nothing(api, api_server, tokens, repo):
+    """The title is checked by the pull request itself (at most 256 characters), after the branch
+    landed: the branch is deleted again, by compare-and-swap, and the answer says so."""
+    full_name, _work = repo
+    before = remote_refs(api_server, tokens, full_name)
+    answer = api.post(f"/repos/{full_name}/forge/changes", json={
+        "branch": "long-title", "message": "m", "changes": [{"path": "b.txt", "content": "2"}],
+        "pull_request": {"title": "x" * 300}})
+    assert answer.status_code == 422, answer.text
+    message = answer.json()["errors"][0]["message"]
+    assert "at most 256 characters" in message and "nothing is left" in message
+    assert remote_refs(api_server, tokens, full_name) == before
+    pulls = api.get(f"/repos/{full_name}/pulls?state=all")
+    assert pulls.status_code != 200 or pulls.json() == []
