@@ -9,6 +9,7 @@ import requests
 from github import GithubException
 
 from tests.api.conftest import make_client
+from tests.api.test_repositories import pushed_repo  # noqa: F401 (the fixture: repositories made through the API)
 from tests.support.gitcli import git
 
 BRANCHES = {"dev": [{"dev.txt": "dev\n"}], "feature/deep/x": [{"x.txt": "x\n"}, {"x.txt": "x2\n"}],
@@ -21,7 +22,7 @@ def tagged(api_server, tokens, tmp_path_factory):
     """alice/branches-tags: main with two commits, the branches above, annotated and lightweight
     tags (one nested: a tag of a tag), pushed with git; ls-remote's view of it."""
     name = "branches-tags-module"
-    api_server.createrepo(f"alice/{name}")
+    assert make_client(api_server, tokens["alice"]).get_user().create_repo(name).name == name
     work = tmp_path_factory.mktemp("tagged") / "work"
     git("init", "-q", "-b", "main", str(work))
     for number in (1, 2):
