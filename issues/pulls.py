@@ -6,9 +6,7 @@ base by a push — then it is merged — or a branch that is gone), so pushes st
 itself is repos.store.pullmerge: the base moves by compare-and-swap from the tip this module read,
 so a push racing a merge makes the merge fail cleanly and nothing is lost."""
 import logging
-import os
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
@@ -20,7 +18,8 @@ from issues import permissions
 from issues.models import Event, Issue, PullRequest
 from issues.services import InvalidInput, NotAllowed, create_issue
 from repos.selectors import store_path
-from repos.signals import refs_moved, send_refs_moved
+from repos.services import refs_written, write_tmp_dir
+from repos.signals import refs_moved
 from repos.store import RepoStore
 from repos.store import pullmerge
 from repos.store.ancestry import merge_base
@@ -41,12 +40,6 @@ class MergeFailed(Exception):
 
 def _open(repo):
     return RepoStore.open(store_path(repo))
-
-
-def _tmp_dir():
-    path = os.path.join(settings.FORGE_DATA_DIR, "tmp")
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def open_pull_request(actor: Actor, repo, base: str, head: str, title: str, body: str = "") -> Issue:
@@ -187,7 +180,7 @@ def merge_pull_request(actor: Actor, pull: PullRequest, method: str = pullmerge.
                 store, target_ref=BRANCH + pull.base_ref, expected_tip=bytes.fromhex(pull.base_oid),
                 head=bytes.fromhex(pull.head_oid), method=method,
                 message=message or default_message(pull, method), committer=_signature(user),
-                tmp_dir=_tmp_dir())
+                tmp_dir=write_tmp_dir())
         except pullmerge.MergeConflict as conflict:
             raise MergeFailed(f"Merging would conflict in {', '.join(conflict.paths)}; nothing was merged.",
                               conflict.paths) from None
@@ -211,7 +204,7 @@ def merge_pull_request(actor: Actor, pull: PullRequest, method: str = pullmerge.
     updates = [(BRANCH + pull.base_ref, merged.old_tip, merged.new_tip)]
     if deleted:
         updates.append((BRANCH + pull.head_ref, bytes.fromhex(pull.head_oid), ZERO_OID))
-    send_refs_moved(repo, updates, actor)
+    refs_written(repo, actor, updates)  # records the push (pushed_at) and tells refs_moved receivers
     return merged
 
 
