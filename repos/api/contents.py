@@ -175,7 +175,7 @@ def _contents(request, owner, repo_name, path: str, ref: str | None):
             return _directory(request, repo, store, name, commit, path)
         if mode == MODE_GITLINK:
             entry = _entry_json(request, repo, name, path, mode, oid, 0, listing=False)
-            entry["submodule_git_url"] = ""
+            entry["submodule_git_url"] = _submodule_url(store, commit, path)
             return entry
         _entry, data = read_blob(store, commit, path)
         if mode == MODE_SYMLINK:
@@ -189,6 +189,28 @@ def _contents(request, owner, repo_name, path: str, ref: str | None):
             entry["target"] = data.decode("utf-8", "replace")
             return entry
         return _raw_or_json(request, _file_json(request, repo, name, path, mode, oid, data), data)
+
+
+def _submodule_url(store, commit, path: str) -> str:
+    """The url .gitmodules gives the submodule at `path` ("" if it gives none)."""
+    try:
+        _entry, data = read_blob(store, commit, ".gitmodules")
+    except NotFound:
+        return ""
+    section_path = url = None
+    for line in data.decode("utf-8", "replace").splitlines() + ["[end]"]:
+        line = line.strip()
+        if line.startswith("["):
+            if section_path == path and url:
+                return url
+            section_path = url = None
+            continue
+        key, _, value = line.partition("=")
+        if key.strip() == "path":
+            section_path = value.strip()
+        elif key.strip() == "url":
+            url = value.strip()
+    return ""
 
 
 def _raw_or_json(request, entry, data):
@@ -231,10 +253,26 @@ def get_contents(request, owner: str, repo: str, path: str, ref: str | None = No
 @router.get("/repos/{owner}/{repo}/readme", response={200: ContentOut, **MOVED, **errors(404)}, by_alias=True,
             exclude_unset=True, summary="Get a repository README")
 def get_readme(request, owner: str, repo: str, ref: str | None = None):
+    return _readme(request, owner, repo, "", ref)
+
+
+@router.get("/repos/{owner}/{repo}/readme/{path:dir}", response={200: ContentOut, **MOVED, **errors(404)},
+            by_alias=True, exclude_unset=True, summary="Get a repository README for a directory")
+def get_directory_readme(request, owner: str, repo: str, dir: str, ref: str | None = None):
+    return _readme(request, owner, repo, dir.strip("/"), ref)
+
+
+def _readme(request, owner, repo, directory: str, ref):
     _actor, found = repository_here(request, owner, repo)
+    if directory and path_error(directory):
+        raise ApiError(404, "Not Found")
     with repository_store(found) as store:
         name, commit = _resolve_ref(found, store, ref)
-        for entry in list_tree(store, commit, ""):
+        try:
+            entries = list_tree(store, commit, directory)
+        except NotFound:
+            raise ApiError(404, "Not Found") from None
+        for entry in entries:
             if entry.kind == "blob" and entry.name.lower() in README_NAMES:
                 _entry, data = read_blob(store, commit, entry.path)
                 return _raw_or_json(request, _file_json(request, found, name, entry.path, entry.mode, entry.oid,

@@ -24,7 +24,11 @@ def shared(api_server, tokens, tmp_path_factory):
     (work / "run.sh").chmod(0o755)
     (work / "link").symlink_to("src/app.py")
     (work / "outside").symlink_to("../elsewhere")
+    (work / "docs").mkdir()
+    (work / "docs/README.md").write_text("docs readme\n")
+    (work / ".gitmodules").write_text('[submodule "lib"]\n\tpath = vendor/lib\n\turl = https://example.org/lib.git\n')
     git("-C", work, "add", "-A")
+    git("-C", work, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},vendor/lib")
     git("-C", work, "commit", "-q", "-m", "start")
     git("-C", work, "checkout", "-q", "-b", "feature")
     (work / "README.md").write_text("# feature\n")
@@ -64,7 +68,13 @@ def test_get_a_directory(gh, shared):
     repo = gh.get_repo(full_name)
     root = repo.get_contents("")
     assert [(c.name, c.type) for c in root] == [
-        ("README.md", "file"), ("link", "symlink"), ("outside", "symlink"), ("run.sh", "file"), ("src", "dir")]
+        (".gitmodules", "file"), ("README.md", "file"), ("docs", "dir"), ("link", "symlink"), ("outside", "symlink"),
+        ("run.sh", "file"), ("src", "dir"), ("vendor", "dir")]
+    # A submodule is listed as a "file" (GitHub's compatibility rule) and described as a submodule.
+    assert [(c.name, c.type) for c in repo.get_contents("vendor")] == [("lib", "file")]
+    submodule = repo.get_contents("vendor/lib")
+    assert submodule.type == "submodule" and submodule.sha == "1" * 40
+    assert submodule.submodule_git_url == "https://example.org/lib.git"
     src = {c.name: c for c in repo.get_contents("src")}
     assert src["lib"].sha == blob_sha(work, "main:src/lib")
     assert src["lib"].download_url is None
@@ -90,6 +100,10 @@ def test_raw_media_type_and_readme(api, shared):
     readme = api.get(f"/repos/{full_name}/readme").json()
     assert readme["path"] == "README.md"
     assert base64.b64decode(readme["content"]) == b"# hello\n"
+    assert api.get(f"/repos/{full_name}/readme/src").status_code == 404
+    docs = api.get(f"/repos/{full_name}/readme/docs").json()
+    assert docs["path"] == "docs/README.md"
+    assert api.get(f"/repos/{full_name}/readme/nope").status_code == 404
 
 
 def test_missing_paths_and_refs(api, gh, shared):
