@@ -5,8 +5,7 @@ A repository asked for by an OLD name (it was renamed) answers as GitHub does: 3
 path under the name it has now for GET and HEAD, 307 for other methods (which must keep their
 method and body). `repository_here()` does the access check and that redirect; other route modules
 can use it in place of common.accessible() to get the same behaviour."""
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
@@ -20,14 +19,28 @@ from accounts.access import ADMIN_ACCESS, READ, readable_filter
 from accounts.scopes import REPO_WRITE
 from accounts.selectors import actor_user, get_user
 from forge.api import (
-    API_PREFIX, ApiError, Page, api, api_actor, errors, require_authentication, require_scope,
+    API_PREFIX,
+    ApiError,
+    Page,
+    api,
+    api_actor,
+    errors,
+    require_authentication,
+    require_scope,
 )
 from repos.api.common import RepositoryOut, accessible, repository_json
 from repos.models import Collaborator, Repository
 from repos.selectors import get_repository, store_path
 from repos.services import (
-    MAX_DESCRIPTION_LENGTH, InvalidSetting, create_repository, delete_repository, refs_written, rename_repository, update_repository,
-    validate_repository_name, write_tmp_dir,
+    MAX_DESCRIPTION_LENGTH,
+    InvalidSetting,
+    create_repository,
+    delete_repository,
+    refs_written,
+    rename_repository,
+    update_repository,
+    validate_repository_name,
+    write_tmp_dir,
 )
 from repos.store import RepoStore
 from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, ZERO_OID, object_id
@@ -280,7 +293,7 @@ def _dated(queryset, since: datetime | None, before: datetime | None):
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt_timezone.utc)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 # A page past this could only be empty; larger numbers would overflow SQLite's OFFSET (a 500).
@@ -357,5 +370,12 @@ def list_repositories_of_user(request, response: HttpResponse, username: str,
     return [repository_json(request, actor, r) for r in _page(page, per_page).take(request, response, repos)]
 
 
-__all__ = ["router", "repository_here", "redirect_if_renamed", "RepositoryMoved", "MovedOut", "MOVED",
-           "write_initial_commit"]
+__all__ = [
+    "MOVED",
+    "MovedOut",
+    "RepositoryMoved",
+    "redirect_if_renamed",
+    "repository_here",
+    "router",
+    "write_initial_commit",
+]

@@ -9,7 +9,7 @@ import requests
 from github import GithubException
 
 from tests.api.conftest import make_client
-from tests.api.test_repositories import pushed_repo  # noqa: F401 (the fixture: repositories made through the API)
+from tests.api.test_repositories import pushed_repo  # noqa: F401  (the fixture: repositories made through the API)
 from tests.support.gitcli import git
 
 BRANCHES = {"dev": [{"dev.txt": "dev\n"}], "feature/deep/x": [{"x.txt": "x\n"}, {"x.txt": "x2\n"}],
@@ -140,7 +140,7 @@ def test_empty_repository_has_no_branches_or_tags(gh, api, fresh_name):
     assert answer.status_code == 404 and answer.json()["message"] == "Branch not found"
 
 
-def test_private_and_renamed(gh, api, api_as, pushed_repo):
+def test_private_and_renamed(gh, api, api_as, pushed_repo):  # noqa: F811
     full_name, _ = pushed_repo(private=True, branches={"dev": [{"a": "b\n"}]})
     for path in ("/branches", "/branches/main", "/tags"):
         assert api_as("carol").get(f"/repos/{full_name}{path}").status_code == 404, path

@@ -156,7 +156,7 @@ def test_create_with_auto_init_writes_a_readme_commit(gh, api, api_server, token
     assert git("-C", str(work), "log", "--format=%s", "main").stdout.splitlines() == ["Initial commit"]
     heads = ls_remote(api_server, tokens["alice"], repo.full_name, "--symref")
     assert heads[0] == ("ref: refs/heads/main", "HEAD")
-    assert repo.get_branch("main").commit.sha == dict((ref, sha) for sha, ref in heads[1:])["refs/heads/main"]
+    assert repo.get_branch("main").commit.sha == {ref: sha for sha, ref in heads[1:]}["refs/heads/main"]
     assert api.get(f"/repos/{repo.full_name}").json()["pushed_at"] is not None
 
 
