@@ -123,6 +123,8 @@ def web_url(request, path: str) -> str:
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
+# Past this, a page is certainly empty; the cap keeps offsets inside what SQL engines accept.
+MAX_PAGE = 10_000_000
 
 
 class Page:
@@ -130,7 +132,7 @@ class Page:
     defaults), and the Link header that points to the other pages."""
 
     def __init__(self, page: int | None, per_page: int | None):
-        self.number = page if page and page > 0 else 1
+        self.number = min(page, MAX_PAGE) if page and page > 0 else 1
         self.size = min(per_page, MAX_PER_PAGE) if per_page and per_page > 0 else DEFAULT_PER_PAGE
 
     @property
@@ -142,6 +144,8 @@ class Page:
         total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
         last = max(1, -(-total // self.size))
         self.link(request, response, has_next=self.number < last, last=last)
+        if self.offset >= total:
+            return []
         return list(items[self.offset:self.offset + self.size])
 
     def take_open(self, request, response, fetched) -> list:

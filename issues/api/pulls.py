@@ -49,7 +49,7 @@ MERGEABLE_STATE = {PullRequest.CLEAN: "clean", PullRequest.CONFLICT: "dirty"}
 
 # --- schemas -----------------------------------------------------------------------------------------------
 
-class BranchOut(Schema):
+class PullBranchOut(Schema):
     label: str
     ref: str
     sha: str
@@ -89,8 +89,8 @@ class PullSimpleOut(Schema):
     assignees: list[UserOut]
     requested_reviewers: list[UserOut]
     requested_teams: list[dict[str, Any]]
-    head: BranchOut
-    base: BranchOut
+    head: PullBranchOut
+    base: PullBranchOut
     author_association: str
     auto_merge: dict[str, Any] | None
     draft: bool

@@ -108,6 +108,11 @@ def iso_time(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def api_message(message: str) -> str:
+    """A commit message as GitHub's API gives it: without the newline git ends it with."""
+    return message[:-1] if message.endswith("\n") else message
+
+
 def git_actor(name, email, seconds) -> dict:
     return {"name": name, "email": email, "date": iso_time(seconds)}
 
@@ -132,7 +137,7 @@ def git_commit_json(request, repo, info) -> dict:
         "author": git_actor(info.author_name, info.author_email, info.author_time),
         "committer": git_actor(info.committer_name, info.committer_email, info.committer_time),
         "tree": {"sha": info.tree.hex(), "url": _repo_api(request, repo, f"/git/trees/{info.tree.hex()}")},
-        "message": info.message,
+        "message": api_message(info.message),
         "parents": parents_json(request, repo, info.parents),
         "verification": UNSIGNED,
     }
@@ -173,7 +178,7 @@ def commit_json(request, repo, info, users=None, *, store=None, with_files=False
         "html_url": git["html_url"],
         "comments_url": _repo_api(request, repo, f"/commits/{sha}/comments"),
         "commit": {
-            "url": git["url"], "author": git["author"], "committer": git["committer"], "message": info.message,
+            "url": git["url"], "author": git["author"], "committer": git["committer"], "message": git["message"],
             "tree": git["tree"], "comment_count": 0, "verification": UNSIGNED,
         },
         "author": user_json(request, author) if author else None,
