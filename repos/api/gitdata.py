@@ -193,6 +193,27 @@ def _object_of_type(store, text, type_num):
     return oid if info is not None and info[0] == type_num else None
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _require_utf8(resource: str, **fields) -> None:
+    """Text that goes into an object must be UTF-8: JSON can carry lone surrogates, which cannot."""
+    for field, value in fields.items():
+        if not _is_utf8(value or ""):
+            raise invalid(f"{field} is not valid UTF-8 text", resource=resource, field=field)
+
+
+def _ref_target(store, name: str):
+    """Where ref `name` points, or None (also for a name no ref can have, such as one that is
+    not UTF-8 text)."""
+    return store.ref(name) if _is_utf8(name) else None
+
+
 def _full_ref(ref: str) -> str:
     return "refs/" + ref.strip("/")
 
@@ -252,7 +273,7 @@ def get_git_ref(request, owner: str, repo: str, ref: str):
     name = _full_ref(ref)
     with repository_store(repository) as store:
         _not_empty(store)
-        oid = store.ref(name)
+        oid = _ref_target(store, name)
         if oid is None:
             raise ApiError(404, "Not Found")
         return _ref_json(request, repository, store, name, oid)
@@ -266,7 +287,7 @@ def get_git_ref_legacy(request, owner: str, repo: str, ref: str):
     name = _full_ref(ref)
     with repository_store(repository) as store:
         _not_empty(store)
-        oid = store.ref(name)
+        oid = _ref_target(store, name)
         if oid is not None:
             return _ref_json(request, repository, store, name, oid)
         below = [(n, o) for n, o, _ in store.refs() if n.startswith(name + "/")]
@@ -282,13 +303,13 @@ def create_git_ref(request, owner: str, repo: str, body: RefIn):
     name = body.ref.strip()
     if not name.startswith("refs/") or name.count("/") < 2:
         raise ApiError(422, "Reference name must contain at least three slash-separated components.")
-    if ref_name_error(name):
+    if ref_name_error(name) or not _is_utf8(name):
         raise ApiError(422, f"{name} is not a valid ref name.")
     with _writing_store(repository) as store:
         oid = _oid_or_none(body.sha)
         if oid is None or store.reader.info(oid) is None:
             raise ApiError(422, "Object does not exist")
-        if store.ref(name) is not None:
+        if _ref_target(store, name) is not None:
             raise ApiError(422, "Reference already exists")
         _move(request, actor, repository, store, name, None, oid)
         return 201, _ref_json(request, repository, store, name, oid)
@@ -300,7 +321,7 @@ def update_git_ref(request, owner: str, repo: str, ref: str, body: RefUpdateIn):
     actor, repository = accessible(request, owner, repo, WRITE)
     name = _full_ref(ref)
     with _writing_store(repository) as store:
-        current = store.ref(name) if not ref_name_error(name) else None
+        current = _ref_target(store, name) if not ref_name_error(name) else None
         if current is None:
             raise ApiError(422, "Reference does not exist")
         oid = _oid_or_none(body.sha)
@@ -328,7 +349,7 @@ def delete_git_ref(request, owner: str, repo: str, ref: str):
     actor, repository = accessible(request, owner, repo, WRITE)
     name = _full_ref(ref)
     with _writing_store(repository) as store:
-        current = store.ref(name) if not ref_name_error(name) else None
+        current = _ref_target(store, name) if not ref_name_error(name) else None
         if current is None:
             raise ApiError(422, "Reference does not exist")
         _move(request, actor, repository, store, name, current, ZERO_OID)
@@ -383,7 +404,7 @@ def _tree_at(store, text):
     """The tree `text` names: a tree's or commit's (or tag's) sha, or a branch or tag name."""
     oid = _oid_or_none(text)
     if oid is None:
-        oid = store.ref("refs/heads/" + text) or store.ref("refs/tags/" + text)
+        oid = _ref_target(store, "refs/heads/" + text) or _ref_target(store, "refs/tags/" + text)
     if oid is None or store.reader.info(oid) is None:
         return None
     oid = store.reader.peel(oid)
@@ -449,6 +470,7 @@ def _tree_edit(store, index, entry: TreeEntryIn, new_blobs):
     kind = entry.type or MODE_TYPES[mode]
     if kind != MODE_TYPES[mode]:
         raise invalid(f"{field}: type {kind} does not go with mode {entry.mode}", resource="Tree", field="type")
+    _require_utf8("Tree", path=entry.path)
     path = entry.path.encode("utf-8")
     if entry.content is not None:
         if entry.sha is not None or kind != "blob":
@@ -525,6 +547,7 @@ def _when(text: str | None, field: str):
 def _person(person: PersonIn | None, field: str, fallback: Signature) -> Signature:
     if person is None:
         return fallback
+    _require_utf8("Commit", **{f"{field}.name": person.name, f"{field}.email": person.email})
     if not person.name.strip() or not person.email.strip():
         raise invalid(f"{field} needs a name and an email", resource="Commit", field=field)
     seconds, tz = _when(person.date, field) if person.date else (fallback.time, fallback.tz_minutes)
@@ -543,6 +566,7 @@ def _own_signature(actor) -> Signature:
              url_name="api-git-commit-create")
 def create_git_commit(request, owner: str, repo: str, body: CommitIn):
     actor, repository = accessible(request, owner, repo, WRITE)
+    _require_utf8("Commit", message=body.message)
     # GitHub's rule: the author defaults to the caller, the committer to the author.
     author = _person(body.author, "author", _own_signature(actor))
     committer = _person(body.committer, "committer", author)
@@ -612,6 +636,7 @@ def get_git_tag(request, owner: str, repo: str, sha: str):
              url_name="api-git-tag-create")
 def create_git_tag(request, owner: str, repo: str, body: TagIn):
     actor, repository = accessible(request, owner, repo, WRITE)
+    _require_utf8("Tag", tag=body.tag, message=body.message)
     if ref_name_error(f"refs/tags/{body.tag}") or body.tag.startswith("-"):
         raise invalid(f"{body.tag!r} is not a valid tag name", resource="Tag", field="tag")
     tagger = _person(body.tagger, "tagger", _own_signature(actor))

@@ -37,6 +37,7 @@ def test_pygithub_builds_a_commit_that_git_would_build(gh, api_server, tokens, r
     assert {ref.ref: ref.object.sha for ref in repo.get_git_refs()} == remote
     main = repo.get_git_ref("heads/main")
     assert (main.ref, main.object.type, main.object.sha) == ("refs/heads/main", "commit", remote["refs/heads/main"])
+    assert [ref.ref for ref in repo.get_git_matching_refs("heads/fea")] == ["refs/heads/feature"]
 
     blob = repo.create_git_blob("made through the API\n", "utf-8")
     assert blob.sha == out("-C", work, "hash-object", "--stdin", input="made through the API\n").strip()
@@ -163,6 +164,11 @@ def test_refusals_change_nothing(api, api_as, api_server, tokens, repo_with_hist
     refused(api.post(f"{base}/git/trees", json={"tree": [{"path": "x", "mode": "100600", "type": "blob",
                                                            "content": "x"}]}), 422)
     refused(api.post(f"{base}/git/trees", json={"base_tree": blob, "tree": []}), 422)
+    # JSON may carry lone surrogates, which no object or ref name can hold.
+    refused(api.post(f"{base}/git/trees", json={"tree": [{"path": "\ud800", "mode": "100644", "content": "x"}]}),
+            422)
+    refused(api.post(f"{base}/git/commits", json={"message": "\udfff", "tree": tree}), 422)
+    refused(api.post(f"{base}/git/refs", json={"ref": "refs/heads/\ud800", "sha": main}), 422)
     refused(api.post(f"{base}/git/blobs", json={"content": "!!!", "encoding": "base64"}), 422)
     refused(api.post(f"{base}/git/blobs", json={"content": "x", "encoding": "latin-1"}), 422)
     # Callers who may read but not write, and nobody at all.
@@ -234,7 +240,7 @@ def test_objects_made_in_steps_survive_a_repack_and_an_empty_repository_gets_its
     tree = repo.create_git_tree([InputGitTreeElement("bin/data", "100644", "blob", sha=blob.sha)])
     commit = repo.create_git_commit("first", tree, [])
     # Nothing reaches them yet; a repack now keeps them all (the store tests cover each step).
-    assert api_server.manage("repack", f"alice/{name}").strip() == f"alice/{name}: kept 3 objects, dropped 0"
+    assert api_server.manage("repack", f"alice/{name}").strip() == f"alice/{name}: kept 4 objects, dropped 0"   # blob, bin/, root tree, commit
     repo.create_git_ref("refs/heads/main", commit.sha)
     assert repo.get_git_ref("heads/main").object.sha == commit.sha
     assert gh.get_repo(f"alice/{name}").default_branch == "main"
