@@ -8,11 +8,11 @@ unreferenced objects for two weeks, so a client may take its time between the bl
 import base64
 import binascii
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from accounts.access import WRITE
 from accounts.selectors import actor_user
@@ -25,11 +25,28 @@ from repos.services import refs_written, write_tmp_dir
 from repos.store import RepoStore
 from repos.store.history import commit_info
 from repos.store.objectwrite import (
-    ObjectsRefused, TreeEdit, TreeEditError, build_tree, store_objects,
+    ObjectsRefused,
+    TreeEdit,
+    TreeEditError,
+    build_tree,
+    store_objects,
 )
-from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TAG, OBJ_TREE, ZERO_OID, object_id
+from repos.store.packformat import (
+    OBJ_BLOB,
+    OBJ_COMMIT,
+    OBJ_TAG,
+    OBJ_TREE,
+    ZERO_OID,
+    object_id,
+)
 from repos.store.trees import MODE_GITLINK, MODE_TREE, tree_entries
-from repos.store.write import RefMoved, Signature, WriteRefused, commit_object, write_and_move_ref
+from repos.store.write import (
+    RefMoved,
+    Signature,
+    WriteRefused,
+    commit_object,
+    write_and_move_ref,
+)
 
 router = Router(tags=["gitdata"])
 
@@ -124,7 +141,7 @@ class PersonIn(Schema):
 class CommitIn(Schema):
     message: str
     tree: str
-    parents: list[str] = []
+    parents: list[str] = Field(default_factory=list)
     author: PersonIn | None = None
     committer: PersonIn | None = None
     signature: str | None = None
@@ -539,7 +556,7 @@ def _when(text: str | None, field: str):
         raise invalid(f"{field}.date {text!r} is not an ISO 8601 time", resource="Commit", field=f"{field}.date") \
             from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     offset = moment.utcoffset()
     return int(moment.timestamp()), int(offset.total_seconds() // 60)
 

@@ -181,5 +181,13 @@ def build_tree(store, base_tree: bytes | None, edits) -> tuple:
     return root.write(objects, keep_empty=True), objects
 
 
-__all__ = ["store_objects", "StoredObjects", "ObjectsRefused", "MissingObjects", "TreeEdit", "TreeEditError",
-           "build_tree", "split_tree_path"]
+__all__ = [
+    "MissingObjects",
+    "ObjectsRefused",
+    "StoredObjects",
+    "TreeEdit",
+    "TreeEditError",
+    "build_tree",
+    "split_tree_path",
+    "store_objects",
+]

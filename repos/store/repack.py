@@ -22,7 +22,6 @@ from .packgen import write_pack
 from .push import store_pack
 from .trees import MODE_GITLINK, tree_entries
 
-
 UNREACHABLE_GRACE_SECONDS = 14 * 24 * 3600
 
 

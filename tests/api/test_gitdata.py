@@ -240,7 +240,8 @@ def test_objects_made_in_steps_survive_a_repack_and_an_empty_repository_gets_its
     tree = repo.create_git_tree([InputGitTreeElement("bin/data", "100644", "blob", sha=blob.sha)])
     commit = repo.create_git_commit("first", tree, [])
     # Nothing reaches them yet; a repack now keeps them all (the store tests cover each step).
-    assert api_server.manage("repack", f"alice/{name}").strip() == f"alice/{name}: kept 4 objects, dropped 0"   # blob, bin/, root tree, commit
+    # The blob, bin/, the root tree and the commit.
+    assert api_server.manage("repack", f"alice/{name}").strip() == f"alice/{name}: kept 4 objects, dropped 0"
     repo.create_git_ref("refs/heads/main", commit.sha)
     assert repo.get_git_ref("heads/main").object.sha == commit.sha
     assert gh.get_repo(f"alice/{name}").default_branch == "main"

@@ -6,7 +6,13 @@ from repos.store.objectwrite import MissingObjects, ObjectsRefused, store_object
 from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE
 from repos.store.packgen import stream_whole
 from repos.store.repack import UNREACHABLE_GRACE_SECONDS
-from repos.store.write import Signature, commit_object, objects_with_ids, tree_object, write_and_move_ref
+from repos.store.write import (
+    Signature,
+    commit_object,
+    objects_with_ids,
+    tree_object,
+    write_and_move_ref,
+)
 from tests.repos.store.helpers import mirror
 from tests.support.gitcli import git, out
 
@@ -82,7 +88,7 @@ def test_a_repack_between_the_steps_keeps_the_blob_and_the_end_result_is_whole(s
     main = refs["refs/heads/main"]
     blob = one(OBJ_BLOB, b"made through the API\n")
     store_objects(store, blob, str(tmp_path))
-    kept, dropped = store.repack(str(tmp_path))
+    _kept, dropped = store.repack(str(tmp_path))
     assert dropped == 0 and store.has(oid_of(blob))
     tree = one(OBJ_TREE, tree_object(_entries(store, main) + [(0o100644, b"api.txt", oid_of(blob))]))
     store_objects(store, tree, str(tmp_path))
@@ -91,7 +97,7 @@ def test_a_repack_between_the_steps_keeps_the_blob_and_the_end_result_is_whole(s
     store_objects(store, commit, str(tmp_path))
     store.repack(str(tmp_path))
     write_and_move_ref(store, {}, "refs/heads/main", main, oid_of(commit), str(tmp_path))
-    kept, dropped = store.repack(str(tmp_path))
+    _kept, dropped = store.repack(str(tmp_path))
     assert dropped == 0
     assert store.is_clean()   # everything kept is reachable again
     bare = tmp_path / "after.git"
@@ -111,7 +117,7 @@ def test_unreachable_objects_go_once_the_grace_has_passed(store, tmp_path):
     assert store.has(oid_of(blob))
     # The repack kept the blob's age: it does not start a new grace period.
     age_every_pack(store, 2 * 3600)
-    kept, dropped = store.repack(str(tmp_path))
+    _kept, dropped = store.repack(str(tmp_path))
     assert dropped == 1 and not store.has(oid_of(blob))
     assert store.is_clean()
 
@@ -128,7 +134,7 @@ def test_a_kept_commit_keeps_what_it_needs_however_old(store, tmp_path):
     age_every_pack(store, UNREACHABLE_GRACE_SECONDS + 3600)
     new_commit = one(OBJ_COMMIT, commit_object(oid_of(old_tree), [oid_of(old_commit)], AUTHOR, AUTHOR, "new"))
     store_objects(store, new_commit, str(tmp_path))
-    kept, dropped = store.repack(str(tmp_path))
+    _kept, dropped = store.repack(str(tmp_path))
     assert dropped == 0
     for oid in (oid_of(old_blob), oid_of(old_tree), oid_of(old_commit), oid_of(new_commit)):
         assert store.has(oid)
