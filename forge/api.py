@@ -32,6 +32,16 @@ SECURITY_SCHEMES = {
 
 
 class ForgeApi(NinjaAPI):
+    def create_temporal_response(self, request):
+        # Every answer carries GitHub's rate-limit headers: clients such as PyGithub pace themselves on them.
+        from accounts.api import rate_limit_headers
+
+        response = super().create_temporal_response(request)
+        for name, value in rate_limit_headers("search" if request.path.startswith(API_PREFIX + "/search/")
+                                              else "core").items():
+            response[name] = value
+        return response
+
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
         schema["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
