@@ -32,15 +32,8 @@ SECURITY_SCHEMES = {
 
 
 class ForgeApi(NinjaAPI):
-    def create_temporal_response(self, request):
-        # Every answer carries GitHub's rate-limit headers: clients such as PyGithub pace themselves on them.
-        from accounts.api import rate_limit_headers
-
-        response = super().create_temporal_response(request)
-        for name, value in rate_limit_headers("search" if request.path.startswith(API_PREFIX + "/search/")
-                                              else "core").items():
-            response[name] = value
-        return response
+    def create_response(self, request, data, *args, **kwargs):
+        return with_rate_limit_headers(request, super().create_response(request, data, *args, **kwargs))
 
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -49,6 +42,16 @@ class ForgeApi(NinjaAPI):
         schema["security"] = [{}, {"token": []}, {"bearer": []}]
         _document_common_refusals(schema)
         return schema
+
+
+def with_rate_limit_headers(request, response):
+    """Every answer carries GitHub's rate-limit headers: clients such as PyGithub pace themselves on them."""
+    from accounts.api import rate_limit_headers
+
+    resource = "search" if request.path.startswith(API_PREFIX + "/search/") else "core"
+    for name, value in rate_limit_headers(resource).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _document_common_refusals(schema) -> None:
@@ -227,7 +230,8 @@ def _unauthenticated(request, error):
 
 def api_not_found(request, *args, **kwargs):
     """A path under /api/v3/ that no route matches."""
-    return JsonResponse({"message": "Not Found", "documentation_url": DOCUMENTATION_URL}, status=404)
+    return with_rate_limit_headers(
+        request, JsonResponse({"message": "Not Found", "documentation_url": DOCUMENTATION_URL}, status=404))
 
 
 def _routes():
