@@ -61,7 +61,10 @@ def _document_common_refusals(schema) -> None:
     parameters or a body of the wrong type (django-ninja checks them before the route runs)."""
     schema["components"]["schemas"].setdefault("ErrorOut", ErrorOut.json_schema())
     error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
-    for item in schema["paths"].values():
+    from repos.api.common import MovedOut
+
+    schema["components"]["schemas"].setdefault("MovedOut", MovedOut.json_schema())
+    for path, item in schema["paths"].items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
             declared = {str(status) for status in responses}
@@ -71,6 +74,12 @@ def _document_common_refusals(schema) -> None:
                 responses[400] = {**error, "description": "Problems parsing JSON"}
             if (operation.get("parameters") or "requestBody" in operation) and "422" not in declared:
                 responses[422] = {**error, "description": "Validation Failed"}
+            if path.startswith(API_PREFIX + "/repos/{owner}/{repo}"):
+                # repos.api.common.accessible() redirects a renamed repository's old name.
+                for status, what in ((301, "Moved Permanently"), (307, "Temporary Redirect")):
+                    if str(status) not in declared:
+                        responses[status] = {"description": what, "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/MovedOut"}}}}
 
 
 api = ForgeApi(title="Forge", version="3", urls_namespace="api", docs_url=None,

@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema
 
 from forge.api import ApiError, Page, api_url, errors, web_url
 from repos.api.common import repository_store
-from repos.api.repositories import MOVED, repository_here
+from repos.api.common import MOVED
 from repos.api.serializers import CommitOut, ShaUrlOut, commit_json
 from repos.store.history import commit_info
 
@@ -64,7 +64,7 @@ def _commit_url(request, repo, oid: bytes) -> str:
             summary="List branches")
 def list_branches(request, response: HttpResponse, owner: str, repo: str, protected: bool | None = None,
                   page: int = 1, per_page: int = 30):
-    _, found = repository_here(request, owner, repo)
+    _, found = accessible(request, owner, repo)
     with repository_store(found) as store:
         heads = [(name[len(HEADS):], oid) for name, oid, _ in store.refs() if name.startswith(HEADS)]
     if protected:
@@ -77,7 +77,7 @@ def list_branches(request, response: HttpResponse, owner: str, repo: str, protec
 @router.get("/repos/{owner}/{repo}/branches/{path:branch}", response={200: BranchOut, **MOVED, **errors(404)},
             by_alias=True, summary="Get a branch")
 def get_branch(request, owner: str, repo: str, branch: str):
-    _, found = repository_here(request, owner, repo)
+    _, found = accessible(request, owner, repo)
     with repository_store(found) as store:
         oid = store.ref(HEADS + branch) if branch else None
         info = commit_info(store, oid) if oid is not None else None
@@ -95,7 +95,7 @@ def get_branch(request, owner: str, repo: str, branch: str):
     }
 
 
-class TagOut(Schema):
+class RepoTagOut(Schema):
     name: str
     commit: ShaUrlOut
     zipball_url: str
@@ -111,11 +111,11 @@ def version_key(name: str):
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in _VERSION_PARTS.split(name) if part]
 
 
-@router.get("/repos/{owner}/{repo}/tags", response={200: list[TagOut], **MOVED, **errors(404)}, summary="List tags")
+@router.get("/repos/{owner}/{repo}/tags", response={200: list[RepoTagOut], **MOVED, **errors(404)}, summary="List tags")
 def list_tags(request, response: HttpResponse, owner: str, repo: str, page: int = 1, per_page: int = 30):
     """Newest version first: tag names in descending version order (digit runs by value), then
     descending by name for ties."""
-    _, found = repository_here(request, owner, repo)
+    _, found = accessible(request, owner, repo)
     with repository_store(found) as store:
         tags = [(name[len(TAGS):], peeled or oid) for name, oid, peeled in store.refs() if name.startswith(TAGS)]
     tags.sort(key=lambda tag: (version_key(tag[0]), tag[0]), reverse=True)

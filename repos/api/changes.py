@@ -18,8 +18,8 @@ from ninja import Router, Schema
 from accounts.access import WRITE
 from forge.api import ApiError, api_url, errors, invalid, web_url
 from repos.api.common import repository_store
-from repos.api.contents import PersonIn, person_from
-from repos.api.repositories import MOVED, repository_here
+from repos.api.contents import FilePersonIn, person_from
+from repos.api.common import MOVED
 from repos.api.serializers import CommitOut, commit_json
 from repos.edits import Change, EditError, propose_changes
 from repos.store.history import commit_info
@@ -50,7 +50,7 @@ class ChangesIn(Schema):
     base: str | None = None
     expected_sha: str | None = None
     pull_request: PullRequestIn | None = None
-    author: PersonIn | None = None
+    author: FilePersonIn | None = None
 
 
 class BranchRefOut(Schema):
@@ -123,7 +123,7 @@ def _pull_json(request, repo, pull_issue, branch, head_sha, base, base_sha) -> d
              response={201: ChangesOut, **MOVED, **errors(401, 403, 404, 409, 422)},
              summary="Commit changes on a new branch and open a pull request (Forge)")
 def post_changes(request, owner: str, repo: str, body: ChangesIn):
-    actor, found = repository_here(request, owner, repo, WRITE)
+    actor, found = accessible(request, owner, repo, WRITE)
     changes = [_to_change(index, item) for index, item in enumerate(body.changes)]
     pull_request = (body.pull_request.title, body.pull_request.body or "") if body.pull_request else None
     try:

@@ -2,14 +2,15 @@
 borrowed store, object ids and the repository's JSON."""
 from contextlib import contextmanager
 from datetime import datetime
+from urllib.parse import quote
 
 from ninja import Schema
 
 from accounts.access import ADMIN_ACCESS, READ, WRITE, AccessError, access_repo, allowed_needs
 from accounts.api import UserOut, user_json
-from forge.api import ApiError, api_actor, api_url, web_url
+from forge.api import API_PREFIX, ApiError, api, api_actor, api_url, web_url
 from repos.selectors import store_path
-from repos.views.common import STORES
+from repos.views.common import PATH_SAFE, STORES, is_old_name
 
 HEX = set("0123456789abcdef")
 
@@ -66,14 +67,68 @@ def repository_json(request, actor, repo) -> dict:
     return data
 
 
+# --- old names: GitHub's redirect ---------------------------------------------------------------------
+
+REDIRECT_DOCUMENTATION_URL = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
+
+
+class MovedOut(Schema):
+    """GitHub's body for a renamed repository's redirect."""
+    message: str
+    url: str
+    documentation_url: str
+
+
+MOVED = {301: MovedOut, 307: MovedOut}
+
+
+class RepositoryMoved(Exception):
+    """Answered with a redirect to `location` (301 for GET and HEAD, 307 for methods that must keep their body)."""
+
+    def __init__(self, location: str, status: int):
+        super().__init__(location)
+        self.location = location
+        self.status = status
+
+
+def _moved(request, error: RepositoryMoved):
+    message = "Moved Permanently" if error.status == 301 else "Temporary Redirect"
+    response = api.create_response(request, {"message": message, "url": error.location,
+                                             "documentation_url": REDIRECT_DOCUMENTATION_URL},
+                                   status=error.status)
+    response["Location"] = error.location
+    return response
+
+
+api.add_exception_handler(RepositoryMoved, _moved)
+
+
+def redirect_if_renamed(request, owner: str, name: str, repo) -> None:
+    """Raise RepositoryMoved when /repos/OWNER/NAME/... reached `repo` through one of its old
+    names: the same path and query with OWNER/NAME replaced by the name it has now."""
+    if not is_old_name(repo, owner, name):
+        return
+    prefix = f"{API_PREFIX}/repos/"
+    path = request.path
+    start = path.find(prefix)
+    rest = path[start + len(prefix):].split("/", 2)[2:] if start >= 0 else []
+    new_path = path[:max(start, 0)] + prefix + "/".join([repo.owner.username, repo.name, *rest])
+    location = request.build_absolute_uri(quote(new_path, safe=PATH_SAFE))
+    if request.META.get("QUERY_STRING"):
+        location += "?" + request.META["QUERY_STRING"]
+    raise RepositoryMoved(location, 301 if request.method in ("GET", "HEAD") else 307)
+
+
 def accessible(request, owner: str, name: str, need: str = READ):
     """(actor, repository) if the caller may `need` it, with GitHub's answers otherwise: 404 for a
-    repository the caller may not see, 401 or 403 for one it may see but not change."""
+    repository the caller may not see (by its name or an old one), a redirect for an old name of
+    one it may see, 401 or 403 for one it may see but not change."""
     actor = api_actor(request)
     try:
         repo = access_repo(actor, owner, name, READ)
     except AccessError:
         raise ApiError(404, "Not Found") from None
+    redirect_if_renamed(request, owner, name, repo)
     if need != READ and need not in allowed_needs(actor, repo):
         if actor.is_anonymous:
             raise ApiError(401, "Requires authentication")

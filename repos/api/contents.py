@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema
 from accounts.access import WRITE
 from forge.api import ApiError, api_url, errors, invalid, web_url
 from repos.api.common import repository_store
-from repos.api.repositories import MOVED, repository_here
+from repos.api.common import MOVED
 from repos.api.serializers import GitCommitOut, git_commit_json
 from repos.edits import EditError, Person, delete_file, put_file
 from repos.store.browse import NotFound, list_tree, read_blob, resolve_commit
@@ -65,7 +65,7 @@ class FileCommitOut(Schema):
     commit: GitCommitOut
 
 
-class PersonIn(Schema):
+class FilePersonIn(Schema):
     name: str
     email: str
     date: datetime | None = None
@@ -76,16 +76,16 @@ class FilePutIn(Schema):
     content: str
     sha: str | None = None
     branch: str | None = None
-    committer: PersonIn | None = None
-    author: PersonIn | None = None
+    committer: FilePersonIn | None = None
+    author: FilePersonIn | None = None
 
 
 class FileDeleteIn(Schema):
     message: str
     sha: str | None = None
     branch: str | None = None
-    committer: PersonIn | None = None
-    author: PersonIn | None = None
+    committer: FilePersonIn | None = None
+    author: FilePersonIn | None = None
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def _symlink_target(path: str, target: bytes) -> str | None:
 
 
 def _contents(request, owner, repo_name, path: str, ref: str | None):
-    _actor, repo = repository_here(request, owner, repo_name)
+    _actor, repo = accessible(request, owner, repo_name)
     path = path.strip("/")
     if path and path_error(path):
         raise ApiError(404, "Not Found")
@@ -263,7 +263,7 @@ def get_directory_readme(request, owner: str, repo: str, dir: str, ref: str | No
 
 
 def _readme(request, owner, repo, directory: str, ref):
-    _actor, found = repository_here(request, owner, repo)
+    _actor, found = accessible(request, owner, repo)
     if directory and path_error(directory):
         raise ApiError(404, "Not Found")
     with repository_store(found) as store:
@@ -282,7 +282,7 @@ def _readme(request, owner, repo, directory: str, ref):
 
 # --- writing ------------------------------------------------------------------------------------------
 
-def person_from(value: PersonIn | None) -> Person | None:
+def person_from(value: FilePersonIn | None) -> Person | None:
     if value is None:
         return None
     seconds = int(value.date.timestamp()) if value.date else None
@@ -316,7 +316,7 @@ def _commit_json(request, repo, oid):
             response={200: FileCommitOut, 201: FileCommitOut, **MOVED, **errors(401, 403, 404, 409, 422)},
             by_alias=True, exclude_unset=True, summary="Create or update file contents")
 def put_contents(request, owner: str, repo: str, path: str, body: FilePutIn):
-    actor, found = repository_here(request, owner, repo, WRITE)
+    actor, found = accessible(request, owner, repo, WRITE)
     path = _checked_path(path)
     try:
         content = base64.b64decode("".join(body.content.split()), validate=True)
@@ -337,7 +337,7 @@ def put_contents(request, owner: str, repo: str, path: str, body: FilePutIn):
                response={200: FileCommitOut, **MOVED, **errors(401, 403, 404, 409, 422)},
                by_alias=True, exclude_unset=True, summary="Delete a file")
 def delete_contents(request, owner: str, repo: str, path: str, body: FileDeleteIn):
-    actor, found = repository_here(request, owner, repo, WRITE)
+    actor, found = accessible(request, owner, repo, WRITE)
     path = _checked_path(path)
     try:
         written = delete_file(actor, found, path, message=body.message, sha=body.sha, branch=body.branch,

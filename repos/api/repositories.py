@@ -3,8 +3,7 @@ lists /user/repos and /users/{username}/repos, and creation (POST /user/repos).
 
 A repository asked for by an OLD name (it was renamed) answers as GitHub does: 301 to the same API
 path under the name it has now for GET and HEAD, 307 for other methods (which must keep their
-method and body). `repository_here()` does the access check and that redirect; other route modules
-can use it in place of common.accessible() to get the same behaviour."""
+method and body); common.accessible() does that for every repository route."""
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
@@ -28,7 +27,7 @@ from forge.api import (
     require_authentication,
     require_scope,
 )
-from repos.api.common import RepositoryOut, accessible, repository_json
+from repos.api.common import MOVED, RepositoryOut, accessible, repository_json
 from repos.models import Collaborator, Repository
 from repos.selectors import get_repository, store_path
 from repos.services import (
@@ -49,68 +48,8 @@ from repos.views.common import PATH_SAFE, STORES, is_old_name
 
 router = Router(tags=["repos"])
 
-REDIRECT_DOCUMENTATION_URL = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
 NAME_TAKEN = "name already exists on this account"
 CREATION_FAILED = "Repository creation failed."
-
-
-# --- old names: GitHub's redirect ---------------------------------------------------------------------
-
-class MovedOut(Schema):
-    """GitHub's body for a renamed repository's redirect."""
-    message: str
-    url: str
-    documentation_url: str
-
-
-MOVED = {301: MovedOut, 307: MovedOut}
-
-
-class RepositoryMoved(Exception):
-    """Answered with a redirect to `location` (see _moved below)."""
-
-    def __init__(self, location: str, status: int):
-        super().__init__(location)
-        self.location = location
-        self.status = status
-
-
-def _moved(request, error: RepositoryMoved):
-    message = "Moved Permanently" if error.status == 301 else "Temporary Redirect"
-    response = api.create_response(request, {"message": message, "url": error.location,
-                                             "documentation_url": REDIRECT_DOCUMENTATION_URL},
-                                   status=error.status)
-    response["Location"] = error.location
-    return response
-
-
-api.add_exception_handler(RepositoryMoved, _moved)
-
-
-def redirect_if_renamed(request, owner: str, name: str, repo) -> None:
-    """Raise RepositoryMoved when /repos/OWNER/NAME/... reached `repo` through one of its old
-    names: the same path and query with OWNER/NAME replaced by the name it has now."""
-    if not is_old_name(repo, owner, name):
-        return
-    prefix = f"{API_PREFIX}/repos/"
-    path = request.path
-    start = path.find(prefix)
-    rest = path[start + len(prefix):].split("/", 2)[2:] if start >= 0 else []
-    new_path = path[:max(start, 0)] + prefix + "/".join([repo.owner.username, repo.name, *rest])
-    location = request.build_absolute_uri(quote(new_path, safe=PATH_SAFE))
-    if request.META.get("QUERY_STRING"):
-        location += "?" + request.META["QUERY_STRING"]
-    raise RepositoryMoved(location, 301 if request.method in ("GET", "HEAD") else 307)
-
-
-def repository_here(request, owner: str, name: str, need: str = READ):
-    """common.accessible() that also redirects an old name: 404 for a repository the caller may
-    not read (old name or not), then the redirect, then 401/403 if it may read but not `need`."""
-    actor, repo = accessible(request, owner, name, READ)
-    redirect_if_renamed(request, owner, name, repo)
-    if need != READ:
-        actor, repo = accessible(request, repo.owner.username, repo.name, need)
-    return actor, repo
 
 
 def name_taken(message: str = "Validation Failed") -> ApiError:
@@ -124,7 +63,7 @@ def name_taken(message: str = "Validation Failed") -> ApiError:
 
 @router.get("/repos/{owner}/{repo}", response={200: RepositoryOut, **MOVED, **errors(404)}, summary="A repository")
 def get_repository_route(request, owner: str, repo: str):
-    actor, found = repository_here(request, owner, repo)
+    actor, found = accessible(request, owner, repo)
     return repository_json(request, actor, found)
 
 
@@ -141,7 +80,7 @@ class RepositoryChangeIn(Schema):
 @router.patch("/repos/{owner}/{repo}", response={200: RepositoryOut, **MOVED, **errors(401, 403, 404, 422)},
               summary="Update a repository")
 def update_repository_route(request, owner: str, repo: str, body: RepositoryChangeIn):
-    actor, found = repository_here(request, owner, repo, ADMIN_ACCESS)
+    actor, found = accessible(request, owner, repo, ADMIN_ACCESS)
     given = body.model_fields_set
     private = _private_from(body.private if "private" in given else None,
                             body.visibility if "visibility" in given else None)
@@ -192,7 +131,7 @@ def _invalid_field(field: str, message: str) -> ApiError:
 @router.delete("/repos/{owner}/{repo}", response={204: None, **MOVED, **errors(401, 403, 404)},
                summary="Delete a repository")
 def delete_repository_route(request, owner: str, repo: str):
-    _, found = repository_here(request, owner, repo, ADMIN_ACCESS)
+    _, found = accessible(request, owner, repo, ADMIN_ACCESS)
     path = store_path(found)
     delete_repository(found)
     # This process's idle connections to the moved file (as the settings page does).
@@ -371,11 +310,6 @@ def list_repositories_of_user(request, response: HttpResponse, username: str,
 
 
 __all__ = [
-    "MOVED",
-    "MovedOut",
-    "RepositoryMoved",
-    "redirect_if_renamed",
-    "repository_here",
     "router",
     "write_initial_commit",
 ]
