@@ -4,11 +4,14 @@ tags (a client makes a blob, then a tree, then a commit, and only then moves a r
 They land as a push's objects do — one pack, checked like any received pack (hashes, `git fsck`'s
 rules), everything they point at present, the commit index filled for new commits — in one SQLite
 transaction, or not at all. The store is marked unclean afterwards (it now holds objects no ref
-reaches); repack keeps such objects for a grace period (repack.UNREACHABLE_GRACE_SECONDS), as git
-keeps unreachable objects until gc.pruneExpire. No Django.
+reaches). Every object given is marked with the time (table unreferenced_objects, made on first
+use: stores made before it lack it), also one the store had already, as git freshens an object's
+mtime when it is written again; repack keeps marked objects nothing reaches for a grace period
+(repack.UNREACHABLE_GRACE_SECONDS), as git keeps unreachable objects until gc.pruneExpire. No Django.
 """
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 
 from .commit_index import commit_index_rows, insert_commit_index
@@ -19,6 +22,22 @@ from .trees import MODE_GITLINK, MODE_TREE, is_tree, tree_mapping
 from .write import tree_object, write_pack_file
 
 STORABLE_TYPES = (OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG)
+MARKS_TABLE = ("CREATE TABLE IF NOT EXISTS unreferenced_objects"
+               " (oid BLOB PRIMARY KEY, written_at INTEGER NOT NULL) WITHOUT ROWID")
+
+
+def has_marks(con) -> bool:
+    """Whether the store has the marks table (a store no object was ever stored in has not)."""
+    return con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='unreferenced_objects'").fetchone() is not None
+
+
+def _mark(con, oids) -> None:
+    """Inside the caller's transaction: `oids` were written now (the grace starts again)."""
+    con.execute(MARKS_TABLE)
+    now = int(time.time())
+    con.executemany("INSERT INTO unreferenced_objects (oid, written_at) VALUES (?, ?)"
+                    " ON CONFLICT(oid) DO UPDATE SET written_at=excluded.written_at", ((oid, now) for oid in oids))
 
 
 class ObjectsRefused(Exception):
@@ -50,6 +69,7 @@ def store_objects(store, objects, tmp_dir=None) -> StoredObjects:
             raise ValueError(f"object {oid.hex()} does not match its bytes")
     fresh = {oid: value for oid, value in objects.items() if not store.has(oid)}
     if not fresh:
+        _land(store, None, objects)   # only the marks: the objects' grace starts again
         return StoredObjects(0, len(objects), None)
     descriptor, path = tempfile.mkstemp(prefix="forge-objects-", suffix=".pack", dir=tmp_dir)
     os.close(descriptor)
@@ -59,18 +79,26 @@ def store_objects(store, objects, tmp_dir=None) -> StoredObjects:
             checked = store.check_pack(path)
         except IngestError as error:
             raise ObjectsRefused(str(error)) from None
-        pack_id = _land(store, checked)
+        pack_id = _land(store, checked, objects)
     finally:
         os.unlink(path)
     return StoredObjects(len(fresh), len(objects) - len(fresh), pack_id)
 
 
-def _land(store, checked) -> int:
+def _land(store, checked, objects) -> int | None:
     con, reader = store.con, store.reader
     # As land_push: open blob handles pin an old snapshot that cannot take the write lock.
     reader.close()
     con.execute("BEGIN IMMEDIATE")
     try:
+        new = checked.types if checked is not None else {}
+        if any(con.execute("SELECT 1 FROM objects WHERE oid=?", (oid,)).fetchone() is None
+               for oid in objects if oid not in new):
+            raise ObjectsRefused("an object went while it was being written (a repack); try again")
+        if checked is None:
+            _mark(con, objects)
+            con.execute("COMMIT")
+            return None
         outside = checked.needed - set(checked.types)
         missing = [oid for oid in outside
                    if con.execute("SELECT 1 FROM objects WHERE oid=?", (oid,)).fetchone() is None]
@@ -82,6 +110,7 @@ def _land(store, checked) -> int:
         if new_commits:
             # Indexed now: a later ref move finds them stored and lands no pack (so no indexing).
             insert_commit_index(con, *commit_index_rows(con, reader, new_commits, checked.trees))
+        _mark(con, objects)
         # Nothing reaches these objects yet: a full clone may not stream the packs as they are.
         con.execute("UPDATE meta SET value='0' WHERE key='clean'")
         con.execute("COMMIT")
@@ -188,6 +217,7 @@ __all__ = [
     "TreeEdit",
     "TreeEditError",
     "build_tree",
+    "has_marks",
     "split_tree_path",
     "store_objects",
 ]

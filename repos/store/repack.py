@@ -1,10 +1,10 @@
 """Repacking: every reachable object copied (never recompressed) into one new pack, the rest
-dropped — except unreachable objects of packs written within UNREACHABLE_GRACE_SECONDS (git's
-gc.pruneExpire, two weeks): a git-data API client stores a blob, then a tree, then a commit, and
-only then moves a ref, so a repack in between must not lose the blob. Those are copied into
-"cruft" packs, one per original pack time, keeping that time (packs.created_at), so their age is
-not reset by the repack and they go once the grace has passed. Without such objects the store is
-"clean" again afterwards, so a full clone streams it as it is.
+dropped — except objects stored without a ref (the git-data API's, marked by objectwrite) within
+UNREACHABLE_GRACE_SECONDS of their last write (git's gc.pruneExpire, two weeks, counted from the
+object's freshened mtime): a client stores a blob, then a tree, then a commit, and only then moves
+a ref, so a repack in between must not lose the blob. Those (and what they need) go into a second
+pack; their marks keep their age. What a push left unreachable (a force push) is dropped at once,
+as before, so the store is "clean" again afterwards and a full clone streams it as it is.
 
 Runs without holding the write lock; the swap happens in one short transaction and is abandoned
 if a push landed meanwhile (the next repack will do). The new pack is indexed and checked like a
@@ -17,6 +17,7 @@ from .graph import CommitGraph
 from .ingest import check_pack
 from .objects import MissingObject, ObjectReader
 from .objectset import ObjectEnumerator, ObjectSet
+from .objectwrite import has_marks
 from .packformat import OBJ_COMMIT, OBJ_TAG, OBJ_TREE
 from .packgen import write_pack
 from .push import store_pack
@@ -56,6 +57,9 @@ def _state(con):
     return (
         con.execute("SELECT coalesce(max(id), 0), count(*) FROM packs").fetchone(),
         con.execute("SELECT name, oid FROM refs ORDER BY name").fetchall(),
+        # An API write that only re-marked objects the store had (no new pack) counts too.
+        con.execute("SELECT count(*), coalesce(max(written_at), 0) FROM unreferenced_objects").fetchone()
+        if has_marks(con) else None,
     )
 
 
@@ -77,28 +81,23 @@ def _points_at(store, oid):
 
 
 def recent_unreachable(store, reachable, since):
-    """{pack created_at: ObjectSet} of the stored objects outside `reachable` whose pack was
-    written at or after `since` (seconds since the epoch)."""
-    groups = {}
-    rows = store.con.execute(
-        "SELECT objects.oid, packs.created_at FROM objects JOIN packs ON packs.id = objects.pack_id"
-        " WHERE packs.created_at >= ? ORDER BY objects.pack_id, objects.offset", (since,))
-    for oid, created_at in rows:
-        if oid not in reachable.seen:
-            groups.setdefault(created_at, ObjectSet()).add(oid)
+    """The ObjectSet of objects to keep although nothing reaches them: those stored without a ref
+    (objectwrite's marks) at or after `since` (seconds since the epoch), and what they need."""
+    kept = ObjectSet()
+    if not has_marks(store.con):
+        return kept
+    for (oid,) in store.con.execute("SELECT oid FROM unreferenced_objects WHERE written_at >= ?", (since,)):
+        if oid not in reachable.seen and store.reader.info(oid) is not None:
+            kept.add(oid)
     # As git keeps what a recent unreachable object needs, however old: a kept commit whose
-    # parent or tree went would be a broken object. What is needed joins the youngest group.
-    placed = set().union(*(group.seen for group in groups.values())) if groups else set()
-    for created_at in sorted(groups, reverse=True):
-        group = groups[created_at]
-        pending = list(group.oids)
-        while pending:
-            for needed in _points_at(store, pending.pop()):
-                if needed not in reachable.seen and needed not in placed and store.reader.info(needed):
-                    placed.add(needed)
-                    group.add(needed)
-                    pending.append(needed)
-    return groups
+    # parent or tree went would be a broken object.
+    pending = list(kept.oids)
+    while pending:
+        for needed in _points_at(store, pending.pop()):
+            if needed not in reachable.seen and needed not in kept.seen and store.reader.info(needed):
+                kept.add(needed)
+                pending.append(needed)
+    return kept
 
 
 def _write(store, objects, tmp_dir, paths):
@@ -111,8 +110,8 @@ def _write(store, objects, tmp_dir, paths):
 
 
 def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None):
-    """Rewrite the store's packs as one (plus one per pack time of the unreachable objects still
-    within `grace_seconds`); returns (objects kept, objects dropped)."""
+    """Rewrite the store's packs as one, plus one of the unreachable objects still within their
+    grace (recent_unreachable); returns (objects kept, objects dropped)."""
     con = store.con
     since = (time.time() if now is None else now) - grace_seconds
     paths = []
@@ -122,8 +121,8 @@ def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None)
             before = _state(con)
             objects = reachable_objects(store)
             path = _write(store, objects, tmp_dir, paths)
-            cruft = recent_unreachable(store, objects, since)
-            cruft_paths = {created_at: _write(store, kept, tmp_dir, paths) for created_at, kept in cruft.items()}
+            recent = recent_unreachable(store, objects, since)
+            recent_path = _write(store, recent, tmp_dir, paths) if recent.oids else None
             total = con.execute("SELECT count(*) FROM objects").fetchone()[0]
         finally:
             store.reader.close()  # blob handles would pin the snapshot and block the write below
@@ -131,11 +130,11 @@ def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None)
         checked = check_pack(path, _NoExternal())
         if set(checked.types) != objects.seen:
             raise RepackAbandoned("the new pack does not hold exactly the reachable objects")
-        checked_cruft = {}
-        for created_at, cruft_path in cruft_paths.items():
-            checked_cruft[created_at] = check_pack(cruft_path, _NoExternal())
-            if set(checked_cruft[created_at].types) != cruft[created_at].seen:
-                raise RepackAbandoned("a kept pack does not hold exactly the recent unreachable objects")
+        packs = [checked]
+        if recent_path:
+            packs.append(check_pack(recent_path, _NoExternal()))
+            if set(packs[1].types) != recent.seen:
+                raise RepackAbandoned("the kept pack does not hold exactly the recent unreachable objects")
         con.execute("BEGIN IMMEDIATE")
         try:
             if _state(con) != before:
@@ -143,22 +142,21 @@ def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None)
             con.execute("DELETE FROM pack_chunks")
             con.execute("DELETE FROM objects")
             con.execute("DELETE FROM packs")
-            store_pack(con, checked)
-            for created_at, kept in sorted(checked_cruft.items()):
-                pack_id = store_pack(con, kept)
-                # The objects keep their age: the grace counts from when they were first written.
-                con.execute("UPDATE packs SET created_at=? WHERE id=?", (created_at, pack_id))
+            for pack in packs:
+                store_pack(con, pack)
+            if has_marks(con):
+                con.execute("DELETE FROM unreferenced_objects WHERE written_at < ?", (since,))
             # Commits that are gone must not count as "common" in a later fetch negotiation.
             # Kept unreachable commits keep their index rows: a ref may still be moved to them.
             con.execute("CREATE TEMP TABLE IF NOT EXISTS kept (oid BLOB PRIMARY KEY) WITHOUT ROWID")
             con.execute("DELETE FROM temp.kept")
-            for pack in (checked, *checked_cruft.values()):
+            for pack in packs:
                 con.executemany("INSERT INTO temp.kept (oid) VALUES (?)",
                                 ((oid,) for oid, type_num in pack.types.items() if type_num == OBJ_COMMIT))
             con.execute("DELETE FROM commit_paths WHERE commit_oid NOT IN (SELECT oid FROM temp.kept)")
             con.execute("DELETE FROM commits WHERE oid NOT IN (SELECT oid FROM temp.kept)")
             # Kept unreachable objects mean a full clone may not stream the packs as they are.
-            con.execute("UPDATE meta SET value=? WHERE key='clean'", ("0" if checked_cruft else "1",))
+            con.execute("UPDATE meta SET value=? WHERE key='clean'", ("0" if recent.oids else "1",))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -169,7 +167,7 @@ def repack(store, tmp_dir, *, grace_seconds=UNREACHABLE_GRACE_SECONDS, now=None)
     store.reader.close()
     store.reader = ObjectReader(con)
     store.graph = CommitGraph(con)
-    kept_count = len(checked.entries) + sum(len(pack.entries) for pack in checked_cruft.values())
+    kept_count = sum(len(pack.entries) for pack in packs)
     return kept_count, total - kept_count
 
 

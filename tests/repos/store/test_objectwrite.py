@@ -27,8 +27,9 @@ def oid_of(objects):
     return next(iter(objects))
 
 
-def age_every_pack(store, seconds):
-    store.con.execute("UPDATE packs SET created_at = created_at - ?", (seconds,))
+def age_marks(store, seconds):
+    """As if every object stored without a ref had been written `seconds` earlier."""
+    store.con.execute("UPDATE unreferenced_objects SET written_at = written_at - ?", (seconds,))
 
 
 def counts(store):
@@ -112,14 +113,38 @@ def test_unreachable_objects_go_once_the_grace_has_passed(store, tmp_path):
     mirror(store, tmp_path, _small_repo(tmp_path))
     blob = one(OBJ_BLOB, b"forgotten\n")
     store_objects(store, blob, str(tmp_path))
-    age_every_pack(store, UNREACHABLE_GRACE_SECONDS - 3600)
+    age_marks(store, UNREACHABLE_GRACE_SECONDS - 3600)
     store.repack(str(tmp_path))
-    assert store.has(oid_of(blob))
+    assert store.has(oid_of(blob)) and not store.is_clean()
     # The repack kept the blob's age: it does not start a new grace period.
-    age_every_pack(store, 2 * 3600)
+    age_marks(store, 2 * 3600)
     _kept, dropped = store.repack(str(tmp_path))
     assert dropped == 1 and not store.has(oid_of(blob))
     assert store.is_clean()
+    assert store.con.execute("SELECT count(*) FROM unreferenced_objects").fetchone()[0] == 0
+
+
+def test_writing_an_object_again_starts_its_grace_again(store, tmp_path):
+    mirror(store, tmp_path, _small_repo(tmp_path))
+    blob = one(OBJ_BLOB, b"written twice\n")
+    store_objects(store, blob, str(tmp_path))
+    age_marks(store, UNREACHABLE_GRACE_SECONDS + 3600)
+    again = store_objects(store, blob, str(tmp_path))   # as git freshens the object's mtime
+    assert (again.stored, again.already_present) == (0, 1)
+    _kept, dropped = store.repack(str(tmp_path))
+    assert dropped == 0 and store.has(oid_of(blob))
+
+
+def test_what_a_force_push_left_behind_is_still_dropped_at_once(store, tmp_path):
+    repo = _small_repo(tmp_path)
+    refs = mirror(store, tmp_path, repo)
+    blob = one(OBJ_BLOB, b"kept\n")
+    store_objects(store, blob, str(tmp_path))
+    rewound = bytes.fromhex(out("-C", repo, "rev-parse", "main~1").strip())
+    write_and_move_ref(store, {}, "refs/heads/main", refs["refs/heads/main"], rewound, str(tmp_path))
+    _kept, dropped = store.repack(str(tmp_path))
+    assert dropped == 3   # the commit, its tree and its new blob; only the API's blob stays
+    assert store.has(oid_of(blob)) and not store.has(refs["refs/heads/main"])
 
 
 def test_a_kept_commit_keeps_what_it_needs_however_old(store, tmp_path):
@@ -131,7 +156,7 @@ def test_a_kept_commit_keeps_what_it_needs_however_old(store, tmp_path):
     old_tree = one(OBJ_TREE, tree_object([(0o100644, b"old.txt", oid_of(old_blob))]))
     old_commit = one(OBJ_COMMIT, commit_object(oid_of(old_tree), [main], AUTHOR, AUTHOR, "old"))
     store_objects(store, {**old_blob, **old_tree, **old_commit}, str(tmp_path))
-    age_every_pack(store, UNREACHABLE_GRACE_SECONDS + 3600)
+    age_marks(store, UNREACHABLE_GRACE_SECONDS + 3600)
     new_commit = one(OBJ_COMMIT, commit_object(oid_of(old_tree), [oid_of(old_commit)], AUTHOR, AUTHOR, "new"))
     store_objects(store, new_commit, str(tmp_path))
     _kept, dropped = store.repack(str(tmp_path))
