@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema
 
 from forge.api import ApiError, Page, api_url, errors, web_url
 from repos.api.common import repository_store
-from repos.api.common import MOVED
+from repos.api.common import MOVED, accessible
 from repos.api.serializers import CommitOut, ShaUrlOut, commit_json
 from repos.store.history import commit_info
 

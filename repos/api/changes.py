@@ -19,7 +19,7 @@ from accounts.access import WRITE
 from forge.api import ApiError, api_url, errors, invalid, web_url
 from repos.api.common import repository_store
 from repos.api.contents import FilePersonIn, person_from
-from repos.api.common import MOVED
+from repos.api.common import MOVED, accessible
 from repos.api.serializers import CommitOut, commit_json
 from repos.edits import Change, EditError, propose_changes
 from repos.store.history import commit_info

@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema
 from accounts.access import WRITE
 from forge.api import ApiError, api_url, errors, invalid, web_url
 from repos.api.common import repository_store
-from repos.api.common import MOVED
+from repos.api.common import MOVED, accessible
 from repos.api.serializers import GitCommitOut, git_commit_json
 from repos.edits import EditError, Person, delete_file, put_file
 from repos.store.browse import NotFound, list_tree, read_blob, resolve_commit

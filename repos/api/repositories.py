@@ -6,7 +6,6 @@ path under the name it has now for GET and HEAD, 307 for other methods (which mu
 method and body); common.accessible() does that for every repository route."""
 from datetime import UTC, datetime
 from typing import Literal
-from urllib.parse import quote
 
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -14,14 +13,12 @@ from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema
 
-from accounts.access import ADMIN_ACCESS, READ, readable_filter
+from accounts.access import ADMIN_ACCESS, readable_filter
 from accounts.scopes import REPO_WRITE
 from accounts.selectors import actor_user, get_user
 from forge.api import (
-    API_PREFIX,
     ApiError,
     Page,
-    api,
     api_actor,
     errors,
     require_authentication,
@@ -44,7 +41,7 @@ from repos.services import (
 from repos.store import RepoStore
 from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, ZERO_OID, object_id
 from repos.store.write import Signature, commit_object, tree_object, write_and_move_ref
-from repos.views.common import PATH_SAFE, STORES, is_old_name
+from repos.views.common import STORES
 
 router = Router(tags=["repos"])
 

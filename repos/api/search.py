@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from django.db.models import Q
 from django.http import HttpResponse
 from ninja import Router, Schema
 
 from accounts.access import READ, AccessError, access_repo, readable_filter
 from accounts.api import UserOut, user_json
 from accounts.selectors import get_user
-from forge.api import ApiError, Page, api_actor, api_url, errors, invalid, web_url
+from forge.api import Page, api_actor, api_url, errors, invalid, web_url
 from repos import search as searching
 from repos.api.common import repository_store
 from repos.api.serializers import CommitOut, commit_json, users_by_email
