@@ -18,7 +18,13 @@ from accounts.access import WRITE
 from accounts.selectors import actor_user
 from forge.api import ApiError, Page, api_url, errors, invalid
 from repos.api.common import accessible, is_oid, repository_store
-from repos.api.serializers import GitCommitOut, git_actor, git_commit_json, iso_time
+from repos.api.serializers import (
+    GitCommitOut,
+    api_message,
+    git_actor,
+    git_commit_json,
+    iso_time,
+)
 from repos.refnames import ref_name_error
 from repos.selectors import store_path
 from repos.services import refs_written, write_tmp_dir
@@ -632,7 +638,7 @@ def _tag_json(request, repo, oid, raw):
     target = bytes.fromhex(fields.get("object", "0" * 40))
     target_type = {name: num for num, name in TYPE_NAMES.items()}.get(fields.get("type"), OBJ_COMMIT)
     return {"node_id": f"TAG_{oid.hex()}", "tag": fields.get("tag", ""), "sha": oid.hex(),
-            "url": _url(request, repo, f"/git/tags/{oid.hex()}"), "message": message,
+            "url": _url(request, repo, f"/git/tags/{oid.hex()}"), "message": api_message(message),
             "tagger": _tagger_json(fields.get("tagger", "")) if "tagger" in fields
             else {"name": "", "email": "", "date": iso_time(0)},
             "object": _object_json(request, repo, target_type, target), "verification": UNSIGNED}

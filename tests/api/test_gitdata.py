@@ -85,7 +85,7 @@ def test_pygithub_builds_a_commit_that_git_would_build(gh, api_server, tokens, r
     assert (again.tree.sha, [p.sha for p in again.parents]) == (tree.sha, [main.object.sha])
     assert (again.author.name, again.author.email) == ("Ann Author", "ann@example.com")
     assert again.author.date.isoformat() == "2024-03-01T04:50:30+00:00"
-    assert again.message == "Made through the API\n\nWith a body.\n"
+    assert again.message == "Made through the API\n\nWith a body."   # without git's final newline, as GitHub
     assert remote_refs(api_server, tokens, full_name) == remote   # nothing moved yet
 
     created = repo.create_git_ref("refs/heads/from-api", commit.sha)
@@ -261,7 +261,7 @@ def test_annotated_tags(gh, api, api_server, tokens, repo_with_history, tmp_path
     git("-C", work, "tag", "-a", "v9.0", "-m", "Release 9", main, env=env)
     assert tag.sha == out("-C", work, "rev-parse", "v9.0").strip()
     assert (tag.tag, tag.object.sha, tag.object.type, tag.tagger.name) == ("v9.0", main, "commit", "Tess Tagger")
-    assert repo.get_git_tag(tag.sha).message == "Release 9\n"
+    assert repo.get_git_tag(tag.sha).message == "Release 9"   # as commit messages: without the final newline
     ref = repo.create_git_ref("refs/tags/v9.0", tag.sha)
     assert (ref.object.type, ref.object.sha) == ("tag", tag.sha)
     checkout = clone(api_server, tokens["alice"], full_name, tmp_path / "tagged")
