@@ -18,13 +18,13 @@ from issues import permissions
 from issues.models import Event, Issue, PullRequest
 from issues.services import InvalidInput, NotAllowed, create_issue
 from repos.selectors import store_path
-from repos.services import refs_written, write_tmp_dir
+from repos.services import refs_written, user_signature, write_tmp_dir
 from repos.signals import refs_moved
 from repos.store import RepoStore
 from repos.store import pullmerge
 from repos.store.ancestry import merge_base
 from repos.store.packformat import ZERO_OID
-from repos.store.write import RefMoved, Signature, WriteRefused, write_and_move_ref
+from repos.store.write import RefMoved, WriteRefused, write_and_move_ref
 
 log = logging.getLogger(__name__)
 BRANCH = "refs/heads/"
@@ -139,12 +139,6 @@ def follow_push(sender, repository, updates, actor=None, **kwargs):
             _follow_tips(pull, store)
 
 
-def _signature(user) -> Signature:
-    name = user.get_full_name() or user.username
-    email = user.email or f"{user.username}@users.noreply.forge"
-    return Signature(name, email, int(timezone.now().timestamp()), 0)
-
-
 def default_message(pull: PullRequest, method: str) -> str:
     issue = pull.issue
     if method == pullmerge.MERGE:
@@ -179,7 +173,7 @@ def merge_pull_request(actor: Actor, pull: PullRequest, method: str = pullmerge.
             merged = pullmerge.merge_branch(
                 store, target_ref=BRANCH + pull.base_ref, expected_tip=bytes.fromhex(pull.base_oid),
                 head=bytes.fromhex(pull.head_oid), method=method,
-                message=message or default_message(pull, method), committer=_signature(user),
+                message=message or default_message(pull, method), committer=user_signature(user),
                 tmp_dir=write_tmp_dir())
         except pullmerge.MergeConflict as conflict:
             raise MergeFailed(f"Merging would conflict in {', '.join(conflict.paths)}; nothing was merged.",

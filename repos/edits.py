@@ -3,14 +3,13 @@ on a new branch with a pull request (Forge's agent workflow). The git work is re
 module checks who may write, turns the caller's answers into errors the routes map to GitHub's
 statuses, and tells the rest of Forge (refs_written) as a push would. Nothing is written when any
 step refuses."""
-import time
 from dataclasses import dataclass
 
 from accounts.access import WRITE, allowed_needs
 from accounts.selectors import actor_user
 from repos.refnames import branch_name_error
 from repos.selectors import store_path
-from repos.services import refs_written, write_tmp_dir
+from repos.services import refs_written, user_signature, write_tmp_dir
 from repos.store import RepoStore
 from repos.store.edit import Change, ChangeError, Committed, commit_changes, entry_at
 from repos.store.packformat import ZERO_OID
@@ -74,8 +73,7 @@ def _people(actor, author: Person | None, committer: Person | None):
     user = actor_user(actor)
     if user is None:
         raise EditError("forbidden", "Must be signed in to commit.")
-    now = int(time.time())
-    own = Signature(user.get_full_name() or user.username, user.email or f"{user.username}@users.noreply.forge", now)
+    own = user_signature(user)
     committer_sig = _signature(committer, own)
     author_sig = _signature(author, committer_sig)
     return author_sig, committer_sig

@@ -19,6 +19,7 @@ from repos.selectors import get_repository, store_path
 from repos.signals import send_refs_moved
 from repos.store import RepoStore
 from repos.store.repack import RepackAbandoned
+from repos.store.write import Signature
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,14 @@ def mark_pushed(repo: Repository, default_branch: str | None = None) -> None:
     Repository.objects.filter(pk=repo.pk).update(**changes)
     for field, value in changes.items():
         setattr(repo, field, value)
+
+
+def user_signature(user, seconds: int | None = None) -> Signature:
+    """The author/committer line for commits Forge writes for `user` (merges, API commits): the
+    full name or the user name, the e-mail or a no-reply address, now (UTC) unless told."""
+    name = user.get_full_name() or user.username
+    email = user.email or f"{user.username}@users.noreply.forge"
+    return Signature(name, email, int(time.time()) if seconds is None else seconds, 0)
 
 
 def write_tmp_dir() -> str:

@@ -5,7 +5,6 @@ mainline?} -> 201 with the new commit as GET /commits/{sha} gives it.
 The work is repos/store/pick.py (a three-way merge with the merge engine, written as a push lands,
 the branch moved by compare-and-swap); a conflict, a branch that moved or a change that is already
 there answers 409 / 422 and writes nothing. Needs write access (repo:write for tokens)."""
-from django.utils import timezone
 from ninja import Router, Schema
 
 from accounts.access import WRITE
@@ -14,11 +13,11 @@ from forge.api import ApiError, errors, invalid
 from repos.api.common import accessible, is_oid
 from repos.api.serializers import CommitOut, commit_json
 from repos.selectors import store_path
-from repos.services import refs_written, write_tmp_dir
+from repos.services import refs_written, user_signature, write_tmp_dir
 from repos.store import RepoStore
 from repos.store.history import commit_info
 from repos.store.pick import CHERRY_PICK, REVERT, EmptyPick, PickConflict, PickRefused, pick
-from repos.store.write import RefMoved, Signature, WriteRefused
+from repos.store.write import RefMoved, WriteRefused
 
 router = Router(tags=["picks"])
 BRANCH = "refs/heads/"
@@ -30,12 +29,6 @@ class PickIn(Schema):
     expected_sha: str | None = None
     message: str | None = None
     mainline: int | None = None
-
-
-def _signature(user) -> Signature:
-    name = user.get_full_name() or user.username
-    email = user.email or f"{user.username}@users.noreply.forge"
-    return Signature(name, email, int(timezone.now().timestamp()), 0)
 
 
 def _branch_ref(name: str) -> str:
@@ -67,7 +60,7 @@ def apply_pick(actor, repo, action: str, data: PickIn):
         if store.ref(ref) is None:
             raise ApiError(404, f"Branch not found: {ref[len(BRANCH):]}")
         try:
-            done = pick(store, action, ref=ref, commit=bytes.fromhex(data.sha.lower()), committer=_signature(user),
+            done = pick(store, action, ref=ref, commit=bytes.fromhex(data.sha.lower()), committer=user_signature(user),
                         expected_tip=bytes.fromhex(data.expected_sha.lower()) if data.expected_sha else None,
                         message=data.message or None, mainline=data.mainline, tmp_dir=write_tmp_dir())
         except PickConflict as conflict:

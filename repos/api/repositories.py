@@ -25,6 +25,7 @@ from forge.api import (
     require_scope,
 )
 from repos.api.common import MOVED, RepositoryOut, accessible, repository_json
+from repos.edits import put_file
 from repos.models import Collaborator, Repository
 from repos.selectors import get_repository, store_path
 from repos.services import (
@@ -32,15 +33,10 @@ from repos.services import (
     InvalidSetting,
     create_repository,
     delete_repository,
-    refs_written,
     rename_repository,
     update_repository,
     validate_repository_name,
-    write_tmp_dir,
 )
-from repos.store import RepoStore
-from repos.store.packformat import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, ZERO_OID, object_id
-from repos.store.write import Signature, commit_object, tree_object, write_and_move_ref
 from repos.views.common import STORES
 
 router = Router(tags=["repos"])
@@ -178,27 +174,15 @@ def create_user_repository(request, body: RepositoryIn):
             raise name_taken(CREATION_FAILED) from None
         raise _invalid_field("default_branch", str(error)) from None
     if body.auto_init:
-        write_initial_commit(repo, user, actor)
+        write_initial_commit(repo, actor)
     return 201, repository_json(request, actor, repo)
 
 
-def write_initial_commit(repo, user, actor) -> None:
+def write_initial_commit(repo, actor) -> None:
     """GitHub's auto_init: one commit, "Initial commit", adding README.md (the name as a heading,
-    then the description) on the default branch, written as a push lands and announced as one."""
+    then the description) on the default branch, written as any API commit is."""
     readme = f"# {repo.name}\n" + (f"{repo.description}\n" if repo.description else "")
-    blob = readme.encode("utf-8")
-    blob_oid = object_id(OBJ_BLOB, blob)
-    tree = tree_object([(0o100644, b"README.md", blob_oid)])
-    tree_oid = object_id(OBJ_TREE, tree)
-    signature = Signature(user.get_full_name() or user.username, user.email or f"{user.username}@users.noreply.forge",
-                          int(timezone.now().timestamp()), 0)
-    commit = commit_object(tree_oid, [], signature, signature, "Initial commit")
-    commit_oid = object_id(OBJ_COMMIT, commit)
-    objects = {blob_oid: (OBJ_BLOB, blob), tree_oid: (OBJ_TREE, tree), commit_oid: (OBJ_COMMIT, commit)}
-    ref = f"refs/heads/{repo.default_branch}"
-    with RepoStore.open(store_path(repo)) as store:
-        outcome = write_and_move_ref(store, objects, ref, None, commit_oid, write_tmp_dir())
-    refs_written(repo, actor, [(ref, ZERO_OID, commit_oid)], outcome.new_head)
+    put_file(actor, repo, "README.md", readme.encode("utf-8"), message="Initial commit")
 
 
 # --- lists --------------------------------------------------------------------------------------------
