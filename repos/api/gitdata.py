@@ -1,5 +1,5 @@
-"""GitHub's Git database API: refs, blobs, trees, commits and annotated tags, read and written as
-GitHub does (/repos/{o}/{r}/git/...).
+"""GitHub's Git database API, objects: blobs, trees, commits and annotated tags, read and written as
+GitHub does (/repos/{o}/{r}/git/...); refs are in gitrefs.py.
 
 Objects are created without moving any ref (objectwrite.store_objects: a checked pack, as a push
 lands one); refs move only through write.write_and_move_ref (compare-and-swap, nothing written on
@@ -11,12 +11,11 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from django.http import HttpResponse
 from ninja import Field, Router, Schema
 
 from accounts.access import WRITE
 from accounts.selectors import actor_user
-from forge.api import ApiError, Page, api_url, errors, invalid
+from forge.api import ApiError, api_url, errors, invalid
 from repos.api.common import accessible, is_oid, repository_store
 from repos.api.serializers import (
     GitCommitOut,
@@ -27,7 +26,7 @@ from repos.api.serializers import (
 )
 from repos.refnames import ref_name_error
 from repos.selectors import store_path
-from repos.services import refs_written, write_tmp_dir
+from repos.services import user_signature, write_tmp_dir
 from repos.store import RepoStore
 from repos.store.history import commit_info
 from repos.store.objectwrite import (
@@ -42,16 +41,12 @@ from repos.store.packformat import (
     OBJ_COMMIT,
     OBJ_TAG,
     OBJ_TREE,
-    ZERO_OID,
     object_id,
 )
 from repos.store.trees import MODE_GITLINK, MODE_TREE, tree_entries
 from repos.store.write import (
-    RefMoved,
     Signature,
-    WriteRefused,
     commit_object,
-    write_and_move_ref,
 )
 
 router = Router(tags=["gitdata"])
@@ -71,23 +66,6 @@ class GitObjectOut(Schema):
     type: str
     sha: str
     url: str
-
-
-class RefOut(Schema):
-    ref: str
-    node_id: str
-    url: str
-    object: GitObjectOut
-
-
-class RefIn(Schema):
-    ref: str
-    sha: str
-
-
-class RefUpdateIn(Schema):
-    sha: str
-    force: bool = False
 
 
 class BlobOut(Schema):
@@ -180,43 +158,36 @@ class TagIn(Schema):
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-def _url(request, repo, path):
+def url(request, repo, path):
     return api_url(request, f"/repos/{repo.full_name}{path}")
 
 
-def _object_json(request, repo, type_num, oid):
+def object_json(request, repo, type_num, oid):
     sha = oid.hex()
     return {"type": TYPE_NAMES.get(type_num, "commit"), "sha": sha,
-            "url": _url(request, repo, f"/git/{OBJECT_PATHS.get(type_num, 'commits')}/{sha}")}
+            "url": url(request, repo, f"/git/{OBJECT_PATHS.get(type_num, 'commits')}/{sha}")}
 
 
-def _ref_json(request, repo, store, name, oid):
-    info = store.reader.info(oid)
-    node = base64.b64encode(f"ref:{repo.pk}:{name}".encode()).decode()
-    return {"ref": name, "node_id": f"REF_{node}", "url": _url(request, repo, f"/git/{name}"),
-            "object": _object_json(request, repo, info[0] if info else OBJ_COMMIT, oid)}
-
-
-def _not_empty(store):
+def not_empty(store):
     if store.is_empty():
         raise ApiError(409, EMPTY)
 
 
-def _oid_or_none(text):
+def oid_or_none(text):
     text = (text or "").strip().lower()
     return bytes.fromhex(text) if is_oid(text) else None
 
 
-def _object_of_type(store, text, type_num):
+def object_of_type(store, text, type_num):
     """The oid `text` names when the store has it as a `type_num`, else None."""
-    oid = _oid_or_none(text)
+    oid = oid_or_none(text)
     if oid is None:
         return None
     info = store.reader.info(oid)
     return oid if info is not None and info[0] == type_num else None
 
 
-def _is_utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -227,21 +198,17 @@ def _is_utf8(text: str) -> bool:
 def _require_utf8(resource: str, **fields) -> None:
     """Text that goes into an object must be UTF-8: JSON can carry lone surrogates, which cannot."""
     for field, value in fields.items():
-        if not _is_utf8(value or ""):
+        if not is_utf8(value or ""):
             raise invalid(f"{field} is not valid UTF-8 text", resource=resource, field=field)
 
 
-def _ref_target(store, name: str):
+def ref_target(store, name: str):
     """Where ref `name` points, or None (also for a name no ref can have, such as one that is
     not UTF-8 text)."""
-    return store.ref(name) if _is_utf8(name) else None
+    return store.ref(name) if is_utf8(name) else None
 
 
-def _full_ref(ref: str) -> str:
-    return "refs/" + ref.strip("/")
-
-
-def _writing_store(repo):
+def writing_store(repo):
     return RepoStore.open(store_path(repo))
 
 
@@ -250,133 +217,6 @@ def _store_new(store, objects):
         store_objects(store, objects, write_tmp_dir())
     except (ObjectsRefused, ValueError) as error:
         raise ApiError(422, str(error)) from None
-
-
-def _move(request, actor, repo, store, name, old, new):
-    """Move `name` from `old` to `new` (ZERO_OID: delete) by compare-and-swap and announce it."""
-    try:
-        outcome = write_and_move_ref(store, {}, name, old, new, write_tmp_dir())
-    except RefMoved:
-        raise ApiError(422, "Reference cannot be updated") from None
-    except WriteRefused:
-        raise ApiError(422, "Reference update failed") from None
-    refs_written(repo, actor, [(name, old or ZERO_OID, new)], outcome.new_head)
-
-
-# --- refs -----------------------------------------------------------------------------------------------
-
-@router.get("/repos/{owner}/{repo}/git/refs", response={200: list[RefOut], **errors(404, 409)},
-            url_name="api-git-refs")
-def list_git_refs(request, response: HttpResponse, owner: str, repo: str, page: int = 1, per_page: int = 30):
-    _, repository = accessible(request, owner, repo)
-    with repository_store(repository) as store:
-        _not_empty(store)
-        refs = store.refs()
-        chosen = Page(page, per_page).take(request, response, refs)
-        return [_ref_json(request, repository, store, name, oid) for name, oid, _ in chosen]
-
-
-@router.get("/repos/{owner}/{repo}/git/matching-refs/{path:ref}", response={200: list[RefOut], **errors(404, 409)},
-            url_name="api-git-matching-refs")
-def list_matching_git_refs(request, response: HttpResponse, owner: str, repo: str, ref: str, page: int = 1,
-                           per_page: int = 30):
-    _, repository = accessible(request, owner, repo)
-    prefix = "refs/" + ref.lstrip("/")
-    with repository_store(repository) as store:
-        _not_empty(store)
-        refs = [row for row in store.refs() if row[0].startswith(prefix)]
-        chosen = Page(page, per_page).take(request, response, refs)
-        return [_ref_json(request, repository, store, name, oid) for name, oid, _ in chosen]
-
-
-@router.get("/repos/{owner}/{repo}/git/ref/{path:ref}", response={200: RefOut, **errors(404, 409)},
-            url_name="api-git-ref")
-def get_git_ref(request, owner: str, repo: str, ref: str):
-    _, repository = accessible(request, owner, repo)
-    name = _full_ref(ref)
-    with repository_store(repository) as store:
-        _not_empty(store)
-        oid = _ref_target(store, name)
-        if oid is None:
-            raise ApiError(404, "Not Found")
-        return _ref_json(request, repository, store, name, oid)
-
-
-@router.get("/repos/{owner}/{repo}/git/refs/{path:ref}", response={200: RefOut | list[RefOut], **errors(404, 409)},
-            url_name="api-git-refs-one")
-def get_git_ref_legacy(request, owner: str, repo: str, ref: str):
-    """The older form: one ref when `ref` names one exactly, else the refs it is a prefix of."""
-    _, repository = accessible(request, owner, repo)
-    name = _full_ref(ref)
-    with repository_store(repository) as store:
-        _not_empty(store)
-        oid = _ref_target(store, name)
-        if oid is not None:
-            return _ref_json(request, repository, store, name, oid)
-        below = [(n, o) for n, o, _ in store.refs() if n.startswith(name + "/")]
-        if not below:
-            raise ApiError(404, "Not Found")
-        return [_ref_json(request, repository, store, n, o) for n, o in below]
-
-
-@router.post("/repos/{owner}/{repo}/git/refs", response={201: RefOut, **errors(401, 403, 404, 409, 422)},
-             url_name="api-git-refs-create")
-def create_git_ref(request, owner: str, repo: str, body: RefIn):
-    actor, repository = accessible(request, owner, repo, WRITE)
-    name = body.ref.strip()
-    if not name.startswith("refs/") or name.count("/") < 2:
-        raise ApiError(422, "Reference name must contain at least three slash-separated components.")
-    if ref_name_error(name) or not _is_utf8(name):
-        raise ApiError(422, f"{name} is not a valid ref name.")
-    with _writing_store(repository) as store:
-        oid = _oid_or_none(body.sha)
-        if oid is None or store.reader.info(oid) is None:
-            raise ApiError(422, "Object does not exist")
-        if _ref_target(store, name) is not None:
-            raise ApiError(422, "Reference already exists")
-        _move(request, actor, repository, store, name, None, oid)
-        return 201, _ref_json(request, repository, store, name, oid)
-
-
-@router.patch("/repos/{owner}/{repo}/git/refs/{path:ref}", response={200: RefOut, **errors(401, 403, 404, 409, 422)},
-              url_name="api-git-refs-update")
-def update_git_ref(request, owner: str, repo: str, ref: str, body: RefUpdateIn):
-    actor, repository = accessible(request, owner, repo, WRITE)
-    name = _full_ref(ref)
-    with _writing_store(repository) as store:
-        current = _ref_target(store, name) if not ref_name_error(name) else None
-        if current is None:
-            raise ApiError(422, "Reference does not exist")
-        oid = _oid_or_none(body.sha)
-        if oid is None or store.reader.info(oid) is None:
-            raise ApiError(422, "Object does not exist")
-        if oid != current:
-            if not body.force and not _fast_forward(store, current, oid):
-                raise ApiError(422, "Update is not a fast forward")
-            _move(request, actor, repository, store, name, current, oid)
-        return _ref_json(request, repository, store, name, oid)
-
-
-def _fast_forward(store, old, new) -> bool:
-    old_commit, new_commit = store.reader.peel(old), store.reader.peel(new)
-    commit = (OBJ_COMMIT,)
-    if (store.reader.info(old_commit) or (0,))[0] not in commit or \
-            (store.reader.info(new_commit) or (0,))[0] not in commit:
-        return False
-    return store.graph.is_ancestor(old_commit, new_commit)
-
-
-@router.delete("/repos/{owner}/{repo}/git/refs/{path:ref}", response={204: None, **errors(401, 403, 404, 409, 422)},
-               url_name="api-git-refs-delete")
-def delete_git_ref(request, owner: str, repo: str, ref: str):
-    actor, repository = accessible(request, owner, repo, WRITE)
-    name = _full_ref(ref)
-    with _writing_store(repository) as store:
-        current = _ref_target(store, name) if not ref_name_error(name) else None
-        if current is None:
-            raise ApiError(422, "Reference does not exist")
-        _move(request, actor, repository, store, name, current, ZERO_OID)
-    return 204, None
 
 
 # --- blobs ----------------------------------------------------------------------------------------------
@@ -392,12 +232,12 @@ def _base64_lines(data: bytes) -> str:
 def get_git_blob(request, owner: str, repo: str, sha: str):
     _, repository = accessible(request, owner, repo)
     with repository_store(repository) as store:
-        oid = _object_of_type(store, sha, OBJ_BLOB)
+        oid = object_of_type(store, sha, OBJ_BLOB)
         if oid is None:
             raise ApiError(404, "Not Found")
         _, data = store.get(oid)
     return {"sha": oid.hex(), "node_id": f"B_{oid.hex()}", "size": len(data),
-            "url": _url(request, repository, f"/git/blobs/{oid.hex()}"), "content": _base64_lines(data),
+            "url": url(request, repository, f"/git/blobs/{oid.hex()}"), "content": _base64_lines(data),
             "encoding": "base64"}
 
 
@@ -416,18 +256,18 @@ def create_git_blob(request, owner: str, repo: str, body: BlobIn):
         raise invalid(f"encoding {body.encoding!r} is not supported: use utf-8 or base64", resource="Blob",
                       field="encoding", code="invalid")
     oid = object_id(OBJ_BLOB, data)
-    with _writing_store(repository) as store:
+    with writing_store(repository) as store:
         _store_new(store, {oid: (OBJ_BLOB, data)})
-    return 201, {"sha": oid.hex(), "url": _url(request, repository, f"/git/blobs/{oid.hex()}")}
+    return 201, {"sha": oid.hex(), "url": url(request, repository, f"/git/blobs/{oid.hex()}")}
 
 
 # --- trees ----------------------------------------------------------------------------------------------
 
 def _tree_at(store, text):
     """The tree `text` names: a tree's or commit's (or tag's) sha, or a branch or tag name."""
-    oid = _oid_or_none(text)
+    oid = oid_or_none(text)
     if oid is None:
-        oid = _ref_target(store, "refs/heads/" + text) or _ref_target(store, "refs/tags/" + text)
+        oid = ref_target(store, "refs/heads/" + text) or ref_target(store, "refs/tags/" + text)
     if oid is None or store.reader.info(oid) is None:
         return None
     oid = store.reader.peel(oid)
@@ -459,9 +299,9 @@ def _tree_listing(request, repo, store, tree, recursive):
         if kind == "blob":
             info = store.reader.info(oid)
             item["size"] = info[1] if info else 0
-            item["url"] = _url(request, repo, f"/git/blobs/{oid.hex()}")
+            item["url"] = url(request, repo, f"/git/blobs/{oid.hex()}")
         elif kind == "tree":
-            item["url"] = _url(request, repo, f"/git/trees/{oid.hex()}")
+            item["url"] = url(request, repo, f"/git/trees/{oid.hex()}")
         entries.append(item)
         if recursive and kind == "tree":
             below = path + b"/"
@@ -480,7 +320,7 @@ def get_git_tree(request, owner: str, repo: str, sha: str, recursive: str | None
                 raise ApiError(409, EMPTY)
             raise ApiError(404, "Not Found")
         entries, truncated = _tree_listing(request, repository, store, tree, recursive is not None)
-    return {"sha": tree.hex(), "url": _url(request, repository, f"/git/trees/{tree.hex()}"), "tree": entries,
+    return {"sha": tree.hex(), "url": url(request, repository, f"/git/trees/{tree.hex()}"), "tree": entries,
             "truncated": truncated}
 
 
@@ -505,7 +345,7 @@ def _tree_edit(store, index, entry: TreeEntryIn, new_blobs):
         return TreeEdit(path, mode, oid)
     if entry.sha is None:
         return TreeEdit(path)   # sha: null removes the entry
-    oid = _oid_or_none(entry.sha)
+    oid = oid_or_none(entry.sha)
     if oid is None:
         raise invalid(f"{field}.sha {entry.sha} is not a valid object id", resource="Tree", field="sha")
     if kind != "commit":
@@ -520,10 +360,10 @@ def _tree_edit(store, index, entry: TreeEntryIn, new_blobs):
              url_name="api-git-tree-create")
 def create_git_tree(request, owner: str, repo: str, body: TreeIn):
     _, repository = accessible(request, owner, repo, WRITE)
-    with _writing_store(repository) as store:
+    with writing_store(repository) as store:
         base = None
         if body.base_tree:
-            base = _object_of_type(store, body.base_tree, OBJ_TREE)
+            base = object_of_type(store, body.base_tree, OBJ_TREE)
             if base is None:
                 raise invalid("base_tree is not a valid tree", resource="Tree", field="base_tree")
         new_blobs = {}
@@ -534,7 +374,7 @@ def create_git_tree(request, owner: str, repo: str, body: TreeIn):
             raise invalid(str(error), resource="Tree", field="path") from None
         _store_new(store, {**new_blobs, **trees})
         entries, truncated = _tree_listing(request, repository, store, root, False)
-    return 201, {"sha": root.hex(), "url": _url(request, repository, f"/git/trees/{root.hex()}"),
+    return 201, {"sha": root.hex(), "url": url(request, repository, f"/git/trees/{root.hex()}"),
                  "tree": entries, "truncated": truncated}
 
 
@@ -545,7 +385,7 @@ def create_git_tree(request, owner: str, repo: str, body: TreeIn):
 def get_git_commit(request, owner: str, repo: str, sha: str):
     _, repository = accessible(request, owner, repo)
     with repository_store(repository) as store:
-        oid = _oid_or_none(sha)
+        oid = oid_or_none(sha)
         info = commit_info(store, oid) if oid else None
         if info is None:
             raise ApiError(404, "Not Found")
@@ -579,10 +419,9 @@ def _person(person: PersonIn | None, field: str, fallback: Signature) -> Signatu
 
 def _own_signature(actor) -> Signature:
     user = actor_user(actor)
-    now = int(time.time())
     if user is None:
-        return Signature(actor.name or "forge", f"{actor.name or 'forge'}@users.noreply.forge", now)
-    return Signature(user.get_full_name() or user.username, user.email or f"{user.username}@users.noreply.forge", now)
+        return Signature(actor.name or "forge", f"{actor.name or 'forge'}@users.noreply.forge", int(time.time()))
+    return user_signature(user)
 
 
 @router.post("/repos/{owner}/{repo}/git/commits", response={201: GitCommitOut, **errors(401, 403, 404, 409, 422)},
@@ -593,13 +432,13 @@ def create_git_commit(request, owner: str, repo: str, body: CommitIn):
     # GitHub's rule: the author defaults to the caller, the committer to the author.
     author = _person(body.author, "author", _own_signature(actor))
     committer = _person(body.committer, "committer", author)
-    with _writing_store(repository) as store:
-        tree = _object_of_type(store, body.tree, OBJ_TREE)
+    with writing_store(repository) as store:
+        tree = object_of_type(store, body.tree, OBJ_TREE)
         if tree is None:
             raise ApiError(422, "Tree SHA does not exist")
         parents = []
         for text in body.parents:
-            parent = _object_of_type(store, text, OBJ_COMMIT)
+            parent = object_of_type(store, text, OBJ_COMMIT)
             if parent is None:
                 raise ApiError(422, "Parent SHA does not exist or is not a commit object")
             parents.append(parent)
@@ -638,10 +477,10 @@ def _tag_json(request, repo, oid, raw):
     target = bytes.fromhex(fields.get("object", "0" * 40))
     target_type = {name: num for num, name in TYPE_NAMES.items()}.get(fields.get("type"), OBJ_COMMIT)
     return {"node_id": f"TAG_{oid.hex()}", "tag": fields.get("tag", ""), "sha": oid.hex(),
-            "url": _url(request, repo, f"/git/tags/{oid.hex()}"), "message": api_message(message),
+            "url": url(request, repo, f"/git/tags/{oid.hex()}"), "message": api_message(message),
             "tagger": _tagger_json(fields.get("tagger", "")) if "tagger" in fields
             else {"name": "", "email": "", "date": iso_time(0)},
-            "object": _object_json(request, repo, target_type, target), "verification": UNSIGNED}
+            "object": object_json(request, repo, target_type, target), "verification": UNSIGNED}
 
 
 @router.get("/repos/{owner}/{repo}/git/tags/{sha}", response={200: TagOut, **errors(404, 409, 422)},
@@ -649,7 +488,7 @@ def _tag_json(request, repo, oid, raw):
 def get_git_tag(request, owner: str, repo: str, sha: str):
     _, repository = accessible(request, owner, repo)
     with repository_store(repository) as store:
-        oid = _object_of_type(store, sha, OBJ_TAG)
+        oid = object_of_type(store, sha, OBJ_TAG)
         if oid is None:
             raise ApiError(404, "Not Found")
         return _tag_json(request, repository, oid, store.get(oid)[1])
@@ -663,8 +502,8 @@ def create_git_tag(request, owner: str, repo: str, body: TagIn):
     if ref_name_error(f"refs/tags/{body.tag}") or body.tag.startswith("-"):
         raise invalid(f"{body.tag!r} is not a valid tag name", resource="Tag", field="tag")
     tagger = _person(body.tagger, "tagger", _own_signature(actor))
-    with _writing_store(repository) as store:
-        target = _object_of_type(store, body.object, TAG_TYPES[body.type])
+    with writing_store(repository) as store:
+        target = object_of_type(store, body.object, TAG_TYPES[body.type])
         if target is None:
             raise invalid("object does not exist or is not of the given type", resource="Tag", field="object")
         message = body.message if body.message.endswith("\n") or not body.message else body.message + "\n"
