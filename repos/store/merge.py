@@ -94,6 +94,8 @@ class _Merger:
 
     # -- reading ----------------------------------------------------------------------------------
     def entries(self, oid):
+        if oid == EMPTY_TREE:
+            return {}  # a store need not hold the empty tree (unrelated histories merge through it)
         if oid in self.objects:
             return tree_mapping(self.objects[oid][1])
         return self.trees.entries(oid)

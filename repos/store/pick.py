@@ -15,8 +15,8 @@ written.
 """
 from dataclasses import dataclass, field
 
-from .merge import EMPTY_TREE, merge_trees, reachable_new
-from .packformat import OBJ_COMMIT, OBJ_TREE, object_id
+from .merge import merge_trees, reachable_new
+from .packformat import OBJ_COMMIT, object_id
 from .pullmerge import replay_commit
 from .write import RefMoved, Signature, commit_object, write_and_move_ref
 
@@ -105,9 +105,7 @@ def pick(store, action: str, *, ref: str, commit: bytes, committer: Signature, e
     parent = _parent_for(store, node, mainline)
     parent_tree = graph.node(parent).tree if parent is not None else None
     tip_tree = graph.node(tip).tree
-    # A root commit's "parent" is the empty tree, which the store need not hold: the engine reads
-    # it from the objects made so far.
-    made = {EMPTY_TREE: (OBJ_TREE, b"")}
+    made = {}  # a root commit's "parent" is the empty tree, which the merge engine knows without reading
     if action == CHERRY_PICK:
         merged = merge_trees(store, parent_tree, tip_tree, node.tree, objects=made,
                              ours_label=b"HEAD", theirs_label=commit.hex()[:7].encode())
