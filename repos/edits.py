@@ -103,36 +103,19 @@ def put_file(actor, repo, path: str, content: bytes, *, message: str, branch: st
     """Create or replace the file `path` on `branch` (default: the default branch) in one commit.
     Replacing needs `sha`, the blob the caller last saw there. An empty repository takes its first
     file: the branch is created and becomes the default."""
-    _check_write(actor, repo)
+    def check(store, tip):
+        if tip is None and _has_branches(store):
+            raise EditError("not_found", f"Branch {name} not found", "branch")
+        existing = entry_at(store, store.graph.node(tip).tree, path) if tip else None
+        if existing is not None and is_tree(existing[0]):
+            raise EditError("invalid", f"{path} is a directory.", "path")
+        if existing is not None:
+            _check_sha(path, sha, existing)
+        return existing
+
     name = _branch(repo, branch)
-    author_sig, committer_sig = _people(actor, author, committer)
-    with RepoStore.open(store_path(repo)) as store:
-        for attempt in range(ATTEMPTS):
-            tip = store.ref(BRANCH + name)
-            if tip is None and _has_branches(store):
-                raise EditError("not_found", f"Branch {name} not found", "branch")
-            existing = entry_at(store, store.graph.node(tip).tree, path) if tip else None
-            if existing is not None and is_tree(existing[0]):
-                raise EditError("invalid", f"{path} is a directory.", "path")
-            if existing is not None:
-                if not sha:
-                    raise EditError("invalid", "Invalid request.\n\n\"sha\" wasn't supplied.", "sha")
-                if sha.lower() != existing[1].hex():
-                    raise EditError("conflict", f"{path} does not match {sha}", "sha")
-            try:
-                committed = commit_changes(store, ref=BRANCH + name, expected_tip=tip, base=tip,
-                                           changes=[Change.write(path, content, mode)], message=message,
-                                           author=author_sig, committer=committer_sig, tmp_dir=write_tmp_dir())
-            except ChangeError as error:
-                raise EditError("invalid", str(error), "path") from None
-            except RefMoved:
-                if attempt + 1 < ATTEMPTS:
-                    continue
-                raise EditError("conflict", f"{name} moved while writing {path}; nothing was changed.") from None
-            except WriteRefused as error:
-                raise EditError("conflict", str(error)) from None
-            break
-    _finish(repo, actor, committed)
+    committed, existing = _write_one_file(actor, repo, name, path, Change.write(path, content, mode), check,
+                                          message=message, people=(author, committer), doing="writing")
     mode_written, blob = committed.written[path]
     return FileWritten(committed, name, path, existing is None, mode_written, blob, len(content))
 
@@ -140,37 +123,54 @@ def put_file(actor, repo, path: str, content: bytes, *, message: str, branch: st
 def delete_file(actor, repo, path: str, *, message: str, sha: str | None, branch: str | None = None,
                 author: Person | None = None, committer: Person | None = None) -> FileWritten:
     """Delete the file `path` on `branch`; `sha` must be the blob the caller last saw there."""
-    _check_write(actor, repo)
+    def check(store, tip):
+        if tip is None:
+            raise EditError("not_found", f"Branch {name} not found" if _has_branches(store)
+                            else "This repository is empty.", "branch")
+        existing = entry_at(store, store.graph.node(tip).tree, path)
+        if existing is None or is_tree(existing[0]):
+            raise EditError("not_found", "Not Found", "path")
+        _check_sha(path, sha, existing)
+        return existing
+
     name = _branch(repo, branch)
-    author_sig, committer_sig = _people(actor, author, committer)
+    committed, _ = _write_one_file(actor, repo, name, path, Change.remove(path), check,
+                                   message=message, people=(author, committer), doing="deleting")
+    return FileWritten(committed, name, path, False, None, None, None)
+
+
+def _check_sha(path, sha, existing):
+    if not sha:
+        raise EditError("invalid", "Invalid request.\n\n\"sha\" wasn't supplied.", "sha")
+    if sha.lower() != existing[1].hex():
+        raise EditError("conflict", f"{path} does not match {sha}", "sha")
+
+
+def _write_one_file(actor, repo, name, path, change, check, *, message, people, doing):
+    """Commit one file change on branch `name`; check(store, tip) -> the entry there now (or
+    raises). When the branch moves meanwhile, the check and the write are tried again, as GitHub
+    does: a push elsewhere in the tree does not make a file write fail."""
+    _check_write(actor, repo)
+    author_sig, committer_sig = _people(actor, *people)
     with RepoStore.open(store_path(repo)) as store:
         for attempt in range(ATTEMPTS):
             tip = store.ref(BRANCH + name)
-            if tip is None:
-                raise EditError("not_found", f"Branch {name} not found" if _has_branches(store)
-                                else "This repository is empty.", "branch")
-            existing = entry_at(store, store.graph.node(tip).tree, path)
-            if existing is None or is_tree(existing[0]):
-                raise EditError("not_found", "Not Found", "path")
-            if not sha:
-                raise EditError("invalid", "Invalid request.\n\n\"sha\" wasn't supplied.", "sha")
-            if sha.lower() != existing[1].hex():
-                raise EditError("conflict", f"{path} does not match {sha}", "sha")
+            existing = check(store, tip)
             try:
-                committed = commit_changes(store, ref=BRANCH + name, expected_tip=tip, base=tip,
-                                           changes=[Change.remove(path)], message=message, author=author_sig,
-                                           committer=committer_sig, tmp_dir=write_tmp_dir())
+                committed = commit_changes(store, ref=BRANCH + name, expected_tip=tip, base=tip, changes=[change],
+                                           message=message, author=author_sig, committer=committer_sig,
+                                           tmp_dir=write_tmp_dir())
             except ChangeError as error:
                 raise EditError("invalid", str(error), "path") from None
             except RefMoved:
                 if attempt + 1 < ATTEMPTS:
                     continue
-                raise EditError("conflict", f"{name} moved while deleting {path}; nothing was changed.") from None
+                raise EditError("conflict", f"{name} moved while {doing} {path}; nothing was changed.") from None
             except WriteRefused as error:
                 raise EditError("conflict", str(error)) from None
             break
     _finish(repo, actor, committed)
-    return FileWritten(committed, name, path, False, None, None, None)
+    return committed, existing
 
 
 def _has_branches(store) -> bool:

@@ -5,7 +5,7 @@ and headers; git itself checks what landed."""
 import pytest
 from github import GithubException, UnknownObjectException
 
-from tests.api.conftest import ALL_SCOPES, Api, clone, make_client, write_files
+from tests.api.conftest import ALL_SCOPES, Api, clone, make_client
 from tests.support.gitcli import git
 
 OWNER, OTHER = "rl-owner", "rl-other"
@@ -21,29 +21,6 @@ def make_api(server, token):
     return Api(server.url + "/api/v3", token)
 
 
-@pytest.fixture
-def pushed_repo(api, api_server, tokens, tmp_path, fresh_name):
-    """conftest's pushed_repo for alice, with the repository made through the API (no manage.py
-    start-up for each, which costs seconds on a loaded machine)."""
-    def make(commits=({"README.md": "# hello\n"},), branches=None, private=False):
-        name = fresh_name()
-        assert api.post("/user/repos", json={"name": name, "private": private}).status_code == 201
-        work = tmp_path / name
-        git("init", "-q", "-b", "main", str(work))
-        for number, files in enumerate(commits, 1):
-            write_files(work, files)
-            git("-C", str(work), "add", "-A")
-            git("-C", str(work), "commit", "-q", "-m", f"commit {number}")
-        for branch, branch_commits in (branches or {}).items():
-            git("-C", str(work), "checkout", "-q", "-b", branch, "main")
-            for number, files in enumerate(branch_commits, 1):
-                write_files(work, files)
-                git("-C", str(work), "add", "-A")
-                git("-C", str(work), "commit", "-q", "-m", f"{branch} {number}")
-        git("-C", str(work), "push", "-q", api_server.repo_url("alice", name, tokens["alice"]), "--all")
-        return f"alice/{name}", work
-
-    return make
 
 
 def add_collaborator(server, full_name, username, permission):
