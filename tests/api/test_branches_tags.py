@@ -9,7 +9,6 @@ import requests
 from github import GithubException
 
 from tests.api.conftest import make_client
-from tests.api.test_repositories import pushed_repo  # noqa: F401  (the fixture: repositories made through the API)
 from tests.support.gitcli import git
 
 BRANCHES = {"dev": [{"dev.txt": "dev\n"}], "feature/deep/x": [{"x.txt": "x\n"}, {"x.txt": "x2\n"}],
