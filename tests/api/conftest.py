@@ -60,14 +60,22 @@ def api_server(tmp_path_factory):
     server.stop()
 
 
+TOKEN_HOLDERS = {"alice": ALL_SCOPES, "bob": ALL_SCOPES, "carol": "repo:read"}
+
+
 @pytest.fixture(scope="session")
 def tokens(api_server):
-    """{name: token}: alice and bob with every scope, carol (a stranger) with repo:read only."""
-    return {
-        "alice": api_server.token("alice", ALL_SCOPES),
-        "bob": api_server.token("bob", ALL_SCOPES),
-        "carol": api_server.token("carol", "repo:read"),
-    }
+    """{name: token}: alice and bob with every scope, carol (a stranger) with repo:read only; made
+    in one manage.py process (each start-up costs a second or more)."""
+    code = ("from accounts.services import create_user\nfrom accounts.tokens import issue_token\n"
+            f"for name, scopes in {TOKEN_HOLDERS!r}.items():\n"
+            "    user = create_user(name, password=f'pw-{name}-secret')\n"
+            "    print('TOKEN', name, issue_token(user, 'api-tests', scopes)[1])\n")
+    printed = api_server.manage("shell", "-c", code)
+    made = {line.split()[1]: line.split()[2] for line in printed.splitlines() if line.startswith("TOKEN ")}
+    assert sorted(made) == sorted(TOKEN_HOLDERS), printed
+    api_server._users.update(made)   # so that api_server.adduser() knows they exist
+    return made
 
 
 def make_client(server, token):
