@@ -2,6 +2,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 # Written after a successful install; make reinstalls only when requirements.txt is newer.
 INSTALLED := $(VENV)/.installed
+# The suite runs on every core (pytest-xdist), a test module to a worker: its tests share a live
+# server and are mostly waiting on git and gunicorn subprocesses. PYTEST_ARGS=-n0 runs it serially.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: setup run test
 

@@ -60,12 +60,14 @@ def api_server(tmp_path_factory):
     server.stop()
 
 
-TOKEN_HOLDERS = {"alice": ALL_SCOPES, "bob": ALL_SCOPES, "carol": "repo:read"}
+# fuzzer: schemathesis's own account, so that what it changes at random (its name, its repositories)
+# never touches the accounts other tests check.
+TOKEN_HOLDERS = {"alice": ALL_SCOPES, "bob": ALL_SCOPES, "carol": "repo:read", "fuzzer": ALL_SCOPES}
 
 
 @pytest.fixture(scope="session")
 def tokens(api_server):
-    """{name: token}: alice and bob with every scope, carol (a stranger) with repo:read only; made
+    """{name: token}: alice, bob and fuzzer with every scope, carol (a stranger) with repo:read only; made
     in one manage.py process (each start-up costs a second or more)."""
     code = ("from accounts.services import create_user\nfrom accounts.tokens import issue_token\n"
             f"for name, scopes in {TOKEN_HOLDERS!r}.items():\n"

@@ -30,7 +30,7 @@ EXAMPLES = int(os.environ.get("FORGE_API_FUZZ_EXAMPLES", "4"))
 # HTTP server before Forge sees it, which is right and no route's business.
 URI_TOO_LONG = 414
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-SEED_OWNER, SEED_REPO = "alice", "fuzz-seed"
+SEED_OWNER, SEED_REPO = "fuzzer", "fuzz-seed"
 # Operations that change which repository OWNER/REPO names: each case gets a fresh repository.
 DESTRUCTIVE = {("PATCH", "/api/v3/repos/{owner}/{repo}"), ("DELETE", "/api/v3/repos/{owner}/{repo}")}
 
@@ -66,10 +66,10 @@ def pushed_repo_module(api_server, tokens, tmp_path_factory):
     write_files(work, {"feature.txt": "feature\n"})
     git("-C", str(work), "add", "-A")
     git("-C", str(work), "commit", "-q", "-m", "feature work")
-    url = api_server.repo_url(SEED_OWNER, SEED_REPO, tokens["alice"])
+    url = api_server.repo_url(SEED_OWNER, SEED_REPO, tokens[SEED_OWNER])
     git("-C", str(work), "push", "-q", url, "--all")
     git("-C", str(work), "push", "-q", url, "--tags")
-    session = _session(tokens["alice"])
+    session = _session(tokens[SEED_OWNER])
     base = api_server.url + "/api/v3"
     # Best effort: these routes may not exist yet while the API is being built.
     session.post(f"{base}/repos/{SEED_OWNER}/{SEED_REPO}/issues", json={"title": "seed issue", "body": "x"})
@@ -109,7 +109,7 @@ def test_served_document_is_the_generated_one(api_server):
 @pytest.mark.parametrize("method,path", OPERATIONS, ids=[f"{m} {p[len('/api/v3'):]}" for m, p in OPERATIONS])
 def test_route_keeps_to_its_schema(api_server, tokens, seeded, schema, method, path, mode):
     operation = schema[path][method]
-    session = _session(tokens["alice"])
+    session = _session(tokens[SEED_OWNER])
     params = {name for name in _path_names(path)}
     pinned_choices = [{}]
     if {"owner", "repo"} <= params:
