@@ -18,6 +18,7 @@ from accounts.selectors import actor_user
 from forge.api import ApiError, api_url, errors, invalid
 from repos.api.common import accessible, is_oid, repository_store
 from repos.api.serializers import (
+    UNSIGNED,
     GitCommitOut,
     api_message,
     git_actor,
@@ -451,8 +452,7 @@ def create_git_commit(request, owner: str, repo: str, body: CommitIn):
 
 # --- annotated tags -------------------------------------------------------------------------------------
 
-TAG_TYPES = {"commit": OBJ_COMMIT, "tree": OBJ_TREE, "blob": OBJ_BLOB, "tag": OBJ_TAG}
-UNSIGNED = {"verified": False, "reason": "unsigned", "signature": None, "payload": None}
+TAG_TYPES = {name: type_num for type_num, name in TYPE_NAMES.items()}
 
 
 def _parse_tag(raw: bytes):
@@ -475,7 +475,7 @@ def _tagger_json(text: str):
 def _tag_json(request, repo, oid, raw):
     fields, message = _parse_tag(raw)
     target = bytes.fromhex(fields.get("object", "0" * 40))
-    target_type = {name: num for num, name in TYPE_NAMES.items()}.get(fields.get("type"), OBJ_COMMIT)
+    target_type = TAG_TYPES.get(fields.get("type"), OBJ_COMMIT)
     return {"node_id": f"TAG_{oid.hex()}", "tag": fields.get("tag", ""), "sha": oid.hex(),
             "url": url(request, repo, f"/git/tags/{oid.hex()}"), "message": api_message(message),
             "tagger": _tagger_json(fields.get("tagger", "")) if "tagger" in fields
