@@ -86,7 +86,7 @@ def _check_write(actor, repo):
 
 def _branch(repo, branch: str | None) -> str:
     name = branch or repo.default_branch
-    if not isinstance(name, str) or branch_name_error(BRANCH + name):
+    if not isinstance(name, str) or branch_name_error(name):
         raise EditError("invalid", f"Invalid branch name {name!r}.", "branch")
     return name
 
@@ -188,7 +188,7 @@ def commit_to_new_branch(actor, repo, *, branch: str, changes: list[Change], mes
     _check_write(actor, repo)
     if not changes:
         raise EditError("invalid", "No changes given.", "changes")
-    if not isinstance(branch, str) or not branch or branch_name_error(BRANCH + branch):
+    if not isinstance(branch, str) or not branch or branch_name_error(branch):
         raise EditError("invalid", f"Invalid branch name {branch!r}.", "branch")
     base_name = _branch(repo, base)
     author_sig, committer_sig = _people(actor, author, None)

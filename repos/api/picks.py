@@ -12,6 +12,7 @@ from accounts.selectors import actor_user
 from forge.api import ApiError, errors, invalid
 from repos.api.common import accessible, is_oid
 from repos.api.serializers import CommitOut, commit_json
+from repos.refnames import branch_name_error
 from repos.selectors import store_path
 from repos.services import refs_written, user_signature, write_tmp_dir
 from repos.store import RepoStore
@@ -35,7 +36,7 @@ def _branch_ref(name: str) -> str:
     name = (name or "").strip()
     if name.startswith(BRANCH):
         name = name[len(BRANCH):]
-    if not name or len(name) > 255 or any(c in name for c in "\0 ~^:?*[\\") or ".." in name:
+    if not name or len(name) > 255 or branch_name_error(name):
         raise invalid(f"{name!r} is not a branch name", resource="Commit", field="branch")
     return BRANCH + name
 
