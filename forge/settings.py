@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "forge.security_headers.SecurityHeadersMiddleware",  # CSP; X-Forwarded-Proto only from trusted proxies
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -169,3 +170,13 @@ LOGGING = {
     # Every git client is first answered 401; the access log already shows 4xx answers.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- security headers ------------------------------------------------------------------------------------------
+# forge/security_headers.py adds the Content-Security-Policy and lets only FORGE_TRUSTED_PROXIES say
+# "https" (X-Forwarded-Proto); SecurityMiddleware then sends HSTS on https answers only.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 365 * 24 * 3600
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# --- end of security headers -----------------------------------------------------------------------------------

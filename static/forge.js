@@ -26,6 +26,18 @@
     markLines();
   });
   window.addEventListener("hashchange", markLines);
+  // A form marked data-reset-after-post="ID" (the comment forms, posted by htmx) is emptied after a
+  // successful post, and the element ID (its error list) cleared; a refusal comes back retargeted
+  // (HX-Retarget) and keeps what was typed. Here rather than in hx-on: the Content-Security-Policy
+  // allows no inline script and no eval.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("form[data-reset-after-post]")) return;
+    if (!e.detail.successful || e.detail.xhr.getResponseHeader("HX-Retarget")) return;
+    form.reset();
+    var errors = document.getElementById(form.dataset.resetAfterPost);
+    if (errors) errors.innerHTML = "";
+  });
   document.addEventListener("DOMContentLoaded", function () {
     markLines();
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
