@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its request id and timing cover everything below, whitenoise's static files included.
+    "forge.observability.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "forge.security_headers.SecurityHeadersMiddleware",  # CSP; X-Forwarded-Proto only from trusted proxies
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -161,14 +163,21 @@ STORAGES = {
 WHITENOISE_MANIFEST_STRICT = False
 MEDIA_ROOT = FORGE_DATA_DIR / "uploads"
 
-# Without this, a 500's traceback goes nowhere when DEBUG is off (there are no ADMINS to mail).
+# One JSON object per line on stderr (forge.observability.logs): a 500's traceback (there are no ADMINS
+# to mail), Forge's own warnings, and one line per request from forge.request (its access log). Every
+# record carries the id of the request it was emitted in.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "forge.observability.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "forge.observability.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    # Every git client is first answered 401; the access log already shows 4xx answers.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        # Every git client is first answered 401; forge.request already logs every answer.
+        "django.request": {"level": "ERROR"},
+        "forge.request": {"level": "INFO"},
+    },
 }
 
 # --- security headers ------------------------------------------------------------------------------------------

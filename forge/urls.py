@@ -5,6 +5,7 @@ from accounts.views import settings as account_settings
 from accounts.views import tokens as account_tokens
 from forge import views
 from forge.api import api, api_not_found
+from forge.observability import views as ops
 from repos.views import code, git_http, history, new, refs, search
 
 # OWNER/NAME or OWNER/NAME.git; the git routes come first so no web route can shadow them.
@@ -16,6 +17,9 @@ urlpatterns = [
     re_path(GIT_REPOSITORY + r"git-upload-pack$", git_http.upload_pack, name="git-upload-pack"),
     re_path(GIT_REPOSITORY + r"git-receive-pack$", git_http.receive_pack, name="git-receive-pack"),
     path("", views.home, name="home"),
+    # Operations: "-" is no user name, so these never shadow a profile.
+    path("-/health", ops.health, name="ops-health"),
+    path("-/metrics", ops.prometheus_metrics, name="ops-metrics"),
     # Site paths come before OWNER/NAME; their first parts are reserved user names (accounts.services).
     path("signup", account_auth.signup, name="signup"),
     path("login", account_auth.login, name="login"),

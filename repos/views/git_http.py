@@ -10,6 +10,7 @@ from accounts.access import (
     AccessError, AuthRequired, RepoNotFound, access_repo, can_create_in, strip_git_suffix,
 )
 from accounts.selectors import actor_user
+from forge.observability import metrics
 from repos import services
 from repos.git import http as git
 from repos.git.pktline import ProtocolError
@@ -81,17 +82,20 @@ def info_refs(request, owner, name):
 
 @csrf_exempt
 @require_POST
+@metrics.counts_git_errors("upload-pack")
 def upload_pack(request, owner, name):
     repo, refusal = _repository(request, owner, name, "read")
     if refusal:
+        metrics.git_operation("upload-pack", "denied")
         return refusal
     version = git.protocol_version(request.META.get("HTTP_GIT_PROTOCOL"))
     store = RepoStore.open(store_path(repo))
     try:
         stream = git.request_stream(request.META["wsgi.input"], request.META.get("HTTP_CONTENT_ENCODING"))
-        chunks = git.serve_upload_pack(store, stream, version)
+        chunks = metrics.GitSendStream("upload-pack", git.serve_upload_pack(store, stream, version))
     except ProtocolError as error:
         store.close()
+        metrics.git_operation("upload-pack", "error")
         return _no_cache(HttpResponse(git.error_packet(str(error)), content_type="application/x-git-upload-pack-result"))
     except BaseException:
         store.close()
@@ -102,9 +106,11 @@ def upload_pack(request, owner, name):
 
 @csrf_exempt
 @require_POST
+@metrics.counts_git_errors("receive-pack")
 def receive_pack(request, owner, name):
     repo, refusal = _repository(request, owner, name, "write", may_create=True)
     if refusal:
+        metrics.git_operation("receive-pack", "denied")
         return refusal
     if repo is None:
         try:
@@ -113,12 +119,14 @@ def receive_pack(request, owner, name):
             # Another push may have created it a moment ago; otherwise the name is not acceptable.
             repo, refusal = _repository(request, owner, name, "write")
             if repo is None:
+                metrics.git_operation("receive-pack", "rejected")
                 return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     tmp_dir = os.path.join(settings.FORGE_DATA_DIR, "tmp")
     os.makedirs(tmp_dir, exist_ok=True)
     after_response = []
     try:
-        stream = git.request_stream(request.META["wsgi.input"], request.META.get("HTTP_CONTENT_ENCODING"))
+        body_in = metrics.CountingReader(request.META["wsgi.input"])
+        stream = git.request_stream(body_in, request.META.get("HTTP_CONTENT_ENCODING"))
         with RepoStore.open(store_path(repo)) as store:
             body, outcome = git.serve_receive(
                 store, stream, tmp_dir=tmp_dir, max_pack_bytes=settings.FORGE_MAX_PUSH_BYTES,
@@ -126,6 +134,7 @@ def receive_pack(request, owner, name):
                 defer=after_response.append,
             )
     except ProtocolError as error:
+        metrics.git_operation("receive-pack", "error", received=body_in.count)
         return HttpResponse(f"protocol error: {error}\n", status=400, content_type="text/plain")
     if outcome is not None and any(u.error is None for u in outcome.updates):
         head = outcome.new_head
@@ -133,6 +142,8 @@ def receive_pack(request, owner, name):
         send_refs_moved(repo, [(u.name, u.old, u.new) for u in outcome.updates if u.error is None], request.actor)
         if not outcome.clean:
             services.repack_in_background(repo)
+    landed = outcome is not None and all(u.error is None for u in outcome.updates)
+    metrics.git_operation("receive-pack", "ok" if landed else "rejected", received=body_in.count)
     response = _ThenResponse(body, content_type="application/x-git-receive-pack-result", then=after_response)
     return _no_cache(response)
 
