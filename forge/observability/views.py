@@ -23,9 +23,9 @@ def health(request):
     return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
 
 
-def _check_database() -> str:
+def _check_database(db=None) -> str:
     try:
-        with connection.cursor() as cursor:
+        with (db or connection).cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as error:  # noqa: BLE001 -- any failure to answer is the answer
