@@ -102,7 +102,9 @@ def markdown(result: dict, rows: list[OpStats]) -> str:
         f"CPU: load average (1 min) {cpu['loadavg_before'][0]:.2f} before, {cpu['loadavg_after'][0]:.2f} after; "
         f"during the load the gunicorn workers used {cpu['server_cpu_seconds']:.1f} CPU s "
         f"({cpu['server_cores']:.2f} cores), the clients (this script and its git processes) "
-        f"{cpu['client_cpu_seconds']:.1f} CPU s ({cpu['client_cores']:.2f} cores); "
+        f"{cpu['client_cpu_seconds']:.1f} CPU s ({cpu['client_cores']:.2f} cores); server CPU per operation "
+        f"{1000 * cpu['server_cpu_seconds'] / max(1, result['totals']['operations']):.0f} ms, per HTTP request "
+        f"{1000 * cpu['server_cpu_seconds'] / max(1, result['server_log']['requests']):.1f} ms; "
         f"{m['note']}",
     ]
     ref = result.get("reference_clones")
