@@ -11,7 +11,7 @@ Referrer-Policy on the way out, HSTS only when `request.is_secure()`):
   client could make Forge send HSTS over plain http, or take http for https in CSRF checks.
 * On the way out, a Content-Security-Policy for our own pages (no inline scripts, no eval, no
   plugins, no framing, forms post only here), unless the view already set a stricter one (raw
-  files do: `default-src 'none'; sandbox`).
+  files do: `default-src 'none'; sandbox`); and X-Frame-Options on whitenoise's answers too.
 """
 import ssl
 from urllib.parse import urlsplit
@@ -59,6 +59,9 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.policy
+        # XFrameOptionsMiddleware sits below whitenoise, so static files would go without it.
+        if "X-Frame-Options" not in response and not getattr(response, "xframe_options_exempt", False):
+            response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
         return response
 
 
