@@ -15,7 +15,7 @@ from tests.support.servers import ForgeServer
 from tests.support.throttle_proxy import ThrottleProxy
 
 TIMEOUT = 2  # seconds: FORGE_GUNICORN_TIMEOUT of this module's server
-PACK_MB = 6  # incompressible content, so the pack is about this size
+PACK_MB = 8  # incompressible content, so the pack is about this size: half can sit in socket buffers
 RATE = 1024 * 1024  # bytes per second the slow client reads
 
 
