@@ -5,8 +5,9 @@ clones, fetches and pushes for a fixed time; then no lost push, and a reference 
     .venv/bin/python bench/load.py                                  # 60 s, 8 virtual users
     .venv/bin/python bench/load.py --duration 5 --clients 3 --json /tmp/x.json --markdown /tmp/x.md
 
-Exit status: 0 every operation succeeded, no accepted push was lost and the final clone passes
-`git fsck --strict`; 1 something failed (an error, a lost push, a traceback in the server log);
+Exit status: 0 every operation succeeded, no accepted push was lost, the final clone passes
+`git fsck --strict` and every issue and comment created reads back; 1 something failed (an error, a lost
+push or write, a traceback in the server log);
 2 the set-up failed."""
 import argparse
 import os
@@ -27,7 +28,7 @@ from bench.gitcli import Git  # noqa: E402
 from bench.load_client import VirtualUser, run_clients  # noqa: E402
 from bench.load_report import cpu_seconds_of, server_log_counts, summarize, table, write_outputs  # noqa: E402
 from bench.load_seed import MID, OWNER, seed_forge  # noqa: E402
-from bench.load_verify import check_pushes, reference_clones  # noqa: E402
+from bench.load_verify import check_pushes, check_writes, reference_clones  # noqa: E402
 from bench.procs import children, descendants  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -117,6 +118,8 @@ def run(args) -> int:
         pushes = [p for c in clients for p in c.pushes]
         log(f"load: {len(samples)} operations in {load_seconds:.1f} s; checking {len(pushes)} accepted pushes")
         check = check_pushes(forge, work, pushes)
+        created = [item for c in clients for item in c.created]
+        lost_writes = check_writes(forge, created)
         reference = None
         if args.reference_clones > 0:
             log(f"reference: {args.reference_clones} clones from each of Forge and git http-backend")
@@ -146,6 +149,7 @@ def run(args) -> int:
             "push_check": {"accepted": check.accepted, "lost": check.lost, "refs_checked": check.refs_checked,
                            "fsck_ok": check.fsck_ok, "fsck_output": check.fsck_output,
                            "final_main": check.final_main},
+            "write_check": {"created": len(created), "lost": lost_writes},
             "reference_clones": None if reference is None else {
                 "runs": reference.runs, "forge_seconds": reference.forge_seconds,
                 "git_seconds": reference.git_seconds, "forge_median": reference.forge_median,
@@ -161,15 +165,16 @@ def run(args) -> int:
               f"{server_log['requests']} HTTP requests logged, {server_log['tracebacks']} tracebacks; "
               f"pushes {check.accepted} accepted, {len(check.lost)} lost; "
               f"fsck --strict {'ok' if check.fsck_ok else 'FAILED'}; "
+              f"issues and comments {len(created)} created, {len(lost_writes)} lost; "
               f"load average {loadavg_before[0]:.2f} -> {loadavg_after[0]:.2f}")
         if reference:
             print(f"reference clones ({reference.runs} each): forge {reference.forge_median:.3f} s, "
                   f"git http-backend {reference.git_median:.3f} s, ratio {reference.ratio:.2f}x")
         print(f"written: {json_path}" + (f", {md_path}" if md_path else ""))
-        failed = errors or not check.ok or server_log["tracebacks"]
+        failed = errors or not check.ok or lost_writes or server_log["tracebacks"]
         for s in [s for s in samples if not s.ok][:10]:
             print(f"ERROR {s.op} at {s.start:.1f} s: {s.detail[:500]}")
-        for lost in check.lost[:10]:
+        for lost in check.lost[:10] + lost_writes[:10]:
             print(f"LOST {lost}")
         if not check.fsck_ok:
             print(f"FSCK FAILED:\n{check.fsck_output}")

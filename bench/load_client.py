@@ -62,6 +62,15 @@ class OpError(Exception):
 
 
 @dataclass
+class Created:
+    """An issue or comment the API answered 201 for: its API path under the repository, and a field
+    it must still hold when read back after the load."""
+    path: str
+    field: str
+    value: str
+
+
+@dataclass
 class VirtualUser:
     index: int
     forge: SeededForge
@@ -69,6 +78,7 @@ class VirtualUser:
     seed: int
     samples: list[Sample] = field(default_factory=list)
     pushes: list[AcceptedPush] = field(default_factory=list)
+    created: list[Created] = field(default_factory=list)
 
     def __post_init__(self):
         self.rng = random.Random(self.seed * 1000 + self.index)
@@ -172,11 +182,15 @@ class VirtualUser:
             raise OpError("GET issues: not a list")
 
     def op_api_create_issue(self):
-        self._api("POST", "/issues", 201, {"title": f"Load issue from c{self.index}", "body": "Opened under load."})
+        title = f"Load issue from c{self.index}, {len(self.created) + 1}"
+        issue = self._api("POST", "/issues", 201, {"title": title, "body": "Opened under load."})
+        self.created.append(Created(f"/issues/{issue['number']}", "title", title))
 
     def op_api_create_comment(self):
         number = self.rng.choice(self.forge.targets.issue_numbers + [self.forge.targets.pull_number])
-        self._api("POST", f"/issues/{number}/comments", 201, {"body": f"A comment from c{self.index} under load."})
+        body = f"A comment from c{self.index} under load, {len(self.created) + 1}."
+        comment = self._api("POST", f"/issues/{number}/comments", 201, {"body": body})
+        self.created.append(Created(f"/issues/comments/{comment['id']}", "body", body))
 
     # --- git --------------------------------------------------------------------------------------
     def _git(self, *args, cwd=None, check=True) -> subprocess.CompletedProcess:
@@ -252,6 +266,8 @@ class VirtualUser:
                 self._git("rebase", "-q", "refs/remotes/origin/main", cwd=self.work)
             raise OpError(f"push to main refused {rejections} times in a row (not fast-forward)")
         finally:
+            if (self.work / ".git" / "rebase-merge").exists() or (self.work / ".git" / "rebase-apply").exists():
+                self._git("rebase", "--abort", cwd=self.work, check=False)  # after an error: leave a usable clone
             self._git("checkout", "-q", f"load-c{self.index}", cwd=self.work, check=False)
 
 

@@ -98,7 +98,8 @@ def markdown(result: dict, rows: list[OpStats]) -> str:
         f"Pushes: {check['accepted']} accepted, {len(check['lost'])} lost; the final clone "
         f"{'passes' if check['fsck_ok'] else 'FAILS'} `git fsck --strict`; "
         f"{result['totals']['shared_rejections']} pushes to the shared `main` were refused as not fast-forward "
-        f"and retried after fetch + rebase (not errors).",
+        f"and retried after fetch + rebase (not errors). Issues and comments created through the API: "
+        f"{result['write_check']['created']}, {len(result['write_check']['lost'])} missing when read back.",
         f"CPU: load average (1 min) {cpu['loadavg_before'][0]:.2f} before, {cpu['loadavg_after'][0]:.2f} after; "
         f"during the load the gunicorn workers used {cpu['server_cpu_seconds']:.1f} CPU s "
         f"({cpu['server_cores']:.2f} cores), the clients (this script and its git processes) "

@@ -4,20 +4,22 @@ No lost push: for every push a client saw accepted, the pushed commit must be on
 history of the branch it was pushed to: `git ls-remote` (each client's own branch must be exactly its
 last accepted commit, no one else pushes there), then a final `git clone --mirror`, where every
 accepted commit must be reachable from its branch (`git rev-list`), and the clone must pass
-`git fsck --strict`.
+`git fsck --strict`. No lost write either: every issue and comment the API created is read back.
 
 Reference: the final state of the repository pushed (`--mirror`) into git's own `git http-backend`
 (bench/sides.py `GitSide`), then N sequential `git clone --bare` from each server, alternating which
 goes first; the median of each and their ratio give the load figures a yardstick on this machine."""
-import statistics
 import shutil
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from bench.gitcli import Git
-from bench.load_client import AcceptedPush
-from bench.load_seed import MID, SeededForge
+from bench.load_client import AcceptedPush, Created
+from bench.load_seed import MID, OWNER, SeededForge
 from bench.sides import GitSide
 
 
@@ -72,6 +74,20 @@ def check_pushes(forge: SeededForge, work: Path, pushes: list[AcceptedPush]) -> 
     check.fsck_ok = fsck.returncode == 0
     check.fsck_output = (fsck.stdout + fsck.stderr).decode(errors="replace")[-2000:]
     return check
+
+
+def check_writes(forge: SeededForge, created: list[Created]) -> list[str]:
+    """Every issue and comment the API created (201) during the load, read back: what is missing or different."""
+    session = requests.Session()
+    session.headers.update(Authorization=f"token {forge.visitor_token}", Accept="application/vnd.github+json")
+    lost = []
+    for item in created:
+        response = session.get(f"{forge.base_url}/api/v3/repos/{OWNER}/{MID}{item.path}", timeout=60)
+        if response.status_code != 200:
+            lost.append(f"{item.path}: {response.status_code}")
+        elif response.json().get(item.field) != item.value:
+            lost.append(f"{item.path}: {item.field} is {response.json().get(item.field)!r}, not {item.value!r}")
+    return lost
 
 
 @dataclass

@@ -26,6 +26,7 @@ def test_a_short_load_run_has_no_error_and_loses_no_push(tmp_path):
     assert result["totals"]["operations"] >= 6  # every user opens with a push to its branch and one to main
     check = result["push_check"]
     assert check["accepted"] >= 6 and check["lost"] == [] and check["fsck_ok"]
+    assert result["write_check"]["lost"] == []  # every issue and comment created under load reads back
     assert result["server_log"]["tracebacks"] == 0
     ops = {row["op"]: row for row in result["operations"]}
     assert ops["git:push-branch"]["count"] >= 3 and ops["git:push-shared"]["count"] >= 3
