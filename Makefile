@@ -5,6 +5,10 @@ INSTALLED := $(VENV)/.installed
 # The suite runs on every core (pytest-xdist), a test module to a worker: its tests share a live
 # server and are mostly waiting on git and gunicorn subprocesses. PYTEST_ARGS=-n0 runs it serially.
 PYTEST_ARGS ?= -n auto --dist loadfile
+# Tests that never open the main database (the per-repository store, the git protocol, rendering, the
+# load-test smoke run on its own SQLite server) gain nothing from a second run on PostgreSQL.
+POSTGRES_PASS_SKIPS := --ignore=tests/repos/store --ignore=tests/repos/git --ignore=tests/repos/render \
+	--ignore=tests/bench
 
 .PHONY: setup run test
 
@@ -17,7 +21,13 @@ run: setup
 	exec $(VENV)/bin/gunicorn -c forge/gunicorn.conf.py forge.wsgi
 
 test: setup
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	env -u FORGE_TEST_DATABASE_URL $(PYTHON) -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$FORGE_TEST_DATABASE_URL" ]; then \
+	    echo "== the suite again with PostgreSQL as the main database =="; \
+	    $(PYTHON) -m pytest $(PYTEST_ARGS) $(POSTGRES_PASS_SKIPS); \
+	else \
+	    echo "(PostgreSQL pass skipped: set FORGE_TEST_DATABASE_URL=postgres://USER:PW@HOST/postgres, as .ci/run does)"; \
+	fi
 
 $(PYTHON):
 	python3 -m venv $(VENV)

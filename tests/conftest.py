@@ -18,6 +18,14 @@ def pytest_configure(config):
     _data_dir = tempfile.mkdtemp(prefix="forge-test-data-")
     os.environ["FORGE_DATA_DIR"] = _data_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "forge.settings"
+    # The main database under test: SQLite in the data directory, or the PostgreSQL server named by
+    # FORGE_TEST_DATABASE_URL (pytest-django makes a test_* database on it; see tests/support/pg.py).
+    from tests.support import pg
+
+    if pg.enabled():
+        os.environ["FORGE_DATABASE_URL"] = pg.url()
+    else:
+        os.environ.pop("FORGE_DATABASE_URL", None)
 
     import django
     from django.conf import settings
@@ -35,6 +43,10 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    from tests.support import pg
+
+    if pg.enabled():
+        pg.drop_all()
     if _data_dir:
         shutil.rmtree(_data_dir, ignore_errors=True)
 

@@ -8,11 +8,9 @@ Nothing of social-auth is mocked. What a test cannot see over HTTP (is the accou
 password, which GitHub id is linked to which account) it reads from the server's database, read-only.
 """
 import json
-import sqlite3
 from html import unescape
 from html.parser import HTMLParser
 from itertools import islice
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -169,11 +167,7 @@ def path_of(response):
 
 # --- the server's database, read-only --------------------------------------------------------------------------
 def _query(forge, sql, args=()):
-    con = sqlite3.connect(f"file:{Path(forge.data_dir) / 'forge.sqlite3'}?mode=ro", uri=True, timeout=30)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return forge.query_main_db(sql, args)
 
 
 def accounts(forge):
@@ -187,7 +181,9 @@ def links(forge):
     """{GitHub id: (Forge account, GitHub login)} of every link."""
     rows = _query(forge, "SELECT s.uid, u.username, s.extra_data FROM social_auth_usersocialauth s "
                          "JOIN auth_user u ON u.id = s.user_id WHERE s.provider = 'github'")
-    return {uid: (name, json.loads(extra).get("login")) for uid, name, extra in rows}
+    # A JSON column: text in SQLite, already decoded from PostgreSQL's jsonb.
+    return {uid: (name, (extra if isinstance(extra, dict) else json.loads(extra)).get("login"))
+            for uid, name, extra in rows}
 
 
 def usable_password(account):

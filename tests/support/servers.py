@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import githttpd
+from . import githttpd, pg
 from .gitcli import git
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,9 @@ class ForgeServer:
     # --- process ---------------------------------------------------------------------------------------------
     def start(self, timeout=30):
         os.makedirs(self.data_dir, exist_ok=True)
+        if pg.enabled() and "FORGE_DATABASE_URL" not in self.env:
+            # Its own database, kept until the test session ends (a stopped server may start again).
+            self.env["FORGE_DATABASE_URL"] = pg.new_server_database(self.env)
         self.manage("migrate", "--noinput")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.gunicorn, "-c", "forge/gunicorn.conf.py", "forge.wsgi"],
@@ -194,18 +197,25 @@ class ForgeServer:
         return f"http://{auth}127.0.0.1:{self.port}/{owner}/{name}{suffix}"
 
     # --- the repository's store ------------------------------------------------------------------------------
-    def store_db(self, owner, name):
+    def query_main_db(self, sql, params=()):
+        """Rows from the main database, SQLite or PostgreSQL, read-only; `sql` uses %s placeholders."""
+        database_url = self.env.get("FORGE_DATABASE_URL", "")
+        if database_url.startswith(("postgres", "pgsql")):
+            return pg.query(database_url, sql, params)
         main = os.path.join(self.data_dir, "forge.sqlite3")
-        con = sqlite3.connect(f"file:{main}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{main}?mode=ro", uri=True, timeout=30)
         try:
-            row = con.execute(
-                "SELECT r.store_id FROM repos_repository r JOIN auth_user u ON r.owner_id=u.id "
-                "WHERE lower(u.username)=lower(?) AND lower(r.name)=lower(?)", (owner, name)).fetchone()
+            return con.execute(sql.replace("%s", "?"), params).fetchall()
         finally:
             con.close()
-        if row is None:
+
+    def store_db(self, owner, name):
+        rows = self.query_main_db(
+            "SELECT r.store_id FROM repos_repository r JOIN auth_user u ON r.owner_id=u.id "
+            "WHERE lower(u.username)=lower(%s) AND lower(r.name)=lower(%s)", (owner, name))
+        if not rows:
             return None
-        store_id = str(row[0])
+        store_id = str(rows[0][0])
         return os.path.join(self.data_dir, "repos", store_id[:2], store_id + ".sqlite3")
 
     def store_counts(self, owner, name):
