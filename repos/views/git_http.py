@@ -9,6 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import (
     AccessError, AuthRequired, RepoNotFound, access_repo, can_create_in, strip_git_suffix,
 )
+from accounts.actor import ANONYMOUS
+from accounts.middleware import SESSION
 from accounts.selectors import actor_user
 from forge.observability import metrics
 from repos import services
@@ -41,6 +43,11 @@ def _repository(request, owner, name, need, *, may_create=False):
     fetch negotiation and pushed packs, and other clients and older gits do less; and a POST cannot
     be redirected safely (a 301/302 turns it into a GET, and its body, possibly a large pack, would
     have to be sent twice). So clones, fetches and pushes at OWNER/OLD and OWNER/OLD.git just work."""
+    if request.actor_source == SESSION:
+        # These endpoints are csrf_exempt (git sends no CSRF token), so a browser's session cookie is
+        # no credential here: a page elsewhere could otherwise push, or create repositories, as the
+        # visitor. git authenticates with a token (or through a trusted proxy).
+        request.actor, request.actor_source = ANONYMOUS, None
     try:
         return access_repo(request.actor, owner, name, need), None
     except RepoNotFound as error:
