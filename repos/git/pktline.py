@@ -41,19 +41,21 @@ class PktReader:
     def __init__(self, stream):
         self.stream = stream
 
-    def _exact(self, n):
+    def _exact(self, n, end_allowed=False):
+        """`n` bytes; None when the stream ends before the first one and `end_allowed` (between
+        packets). An end anywhere else (inside a length or a payload) is a protocol error."""
         buf = b""
         while len(buf) < n:
             more = self.stream.read(n - len(buf))
             if not more:
-                if not buf:
+                if not buf and end_allowed:
                     return None
                 raise ProtocolError("unexpected end of pkt-line stream")
             buf += more
         return buf
 
     def read(self):
-        head = self._exact(4)
+        head = self._exact(4, end_allowed=True)
         if head is None:
             return None
         if not all(c in _HEX for c in head):
