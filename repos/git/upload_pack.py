@@ -1,4 +1,6 @@
 """git-upload-pack over smart HTTP (stateless RPC), protocol v0/v1 and v2."""
+from repos.store.objectset import FilterError, ObjectFilter
+
 from .fetch import (
     INFINITE_DEPTH, FetchRequest, common_haves, objects_for, pack_stream, parse_oid, plan_shallow,
     ready_to_give_up,
@@ -75,6 +77,17 @@ def _shallow_lines(plan):
     return [pkt(f"shallow {o.hex()}\n") for o in plan.shallow] + [pkt(f"unshallow {o.hex()}\n") for o in plan.unshallow]
 
 
+def _filter_spec(raw):
+    """A filter line's spec, checked now: refused later, while the pack streams, the client would
+    get a cut-off response instead of an ERR packet."""
+    spec = raw.decode("utf-8", "replace")
+    try:
+        ObjectFilter.parse(spec)
+    except FilterError as e:
+        raise ProtocolError(str(e)) from None
+    return spec
+
+
 def _parse_deepen(req, line):
     if line.startswith(b"deepen "):
         try:
@@ -110,11 +123,11 @@ def serve_v0(store, stream):
             parts = line[5:].split(b" ")
             req.wants.append(parse_oid(parts[0]))
             if i == 0 or not caps:
-                caps.update(p.decode() for p in parts[1:])
+                caps.update(p.decode("utf-8", "replace") for p in parts[1:])
         elif line.startswith(b"shallow "):
             req.client_shallows.append(parse_oid(line[8:]))
         elif line.startswith(b"filter "):
-            req.filter_spec = line[7:].decode()
+            req.filter_spec = _filter_spec(line[7:])
         elif not _parse_deepen(req, line):
             raise ProtocolError(f"unexpected line in wants: {line[:60]!r}")
     if not req.wants:
@@ -198,7 +211,7 @@ def serve_v2(store, stream):
         return iter([])
     if not isinstance(first, bytes) or not first.startswith(b"command="):
         raise ProtocolError("expected a command")
-    command = first[8:].rstrip(b"\n").decode()
+    command = first[8:].rstrip(b"\n").decode("utf-8", "replace")
     caps, term = reader.until_flush()
     args = []
     if term is DELIM:
@@ -281,7 +294,7 @@ def _fetch_v2(store, args):
         elif arg.startswith(b"shallow "):
             req.client_shallows.append(parse_oid(arg[8:]))
         elif arg.startswith(b"filter "):
-            req.filter_spec = arg[7:].decode()
+            req.filter_spec = _filter_spec(arg[7:])
         elif arg == b"done":
             req.done = True
         elif arg == b"wait-for-done":
