@@ -107,3 +107,23 @@ def provision(server, users: dict, repos=()) -> dict:
     assert proc.returncode == 0, proc.stderr
     server._users.update(users)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def site_routes():
+    """Names of every route in forge.urls outside the API (which is checked by its own test below)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    names = []
+
+    def walk(patterns, namespace):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if str(entry.pattern).startswith("api/"):
+                    continue
+                walk(entry.url_patterns, entry.namespace or namespace)
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.append(f"{namespace}:{entry.name}" if namespace else entry.name)
+            elif isinstance(entry, URLPattern):
+                assert str(entry.pattern).startswith("^api/"), f"a route without a name: {entry.pattern}"
+
+    walk(get_resolver().url_patterns, None)
+    return names

@@ -13,9 +13,9 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from repos.store import RepoStore
+from tests.security.conftest import site_routes
 from tests.repos.store.helpers import mirror
 from tests.support.gitcli import git
 
@@ -85,25 +85,6 @@ FORM_DATA = {
     "pull-state": {"action": "close"}, "pull-merge": {"method": "merge", "sha": "{head}", "message": "m"},
     "pull-review": {"state": "approved", "body": "lgtm"},
 }
-
-
-def site_routes():
-    """Names of every route in forge.urls outside the API (which is checked by its own test below)."""
-    names = []
-
-    def walk(patterns, namespace):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                if str(entry.pattern).startswith("api/"):
-                    continue
-                walk(entry.url_patterns, entry.namespace or namespace)
-            elif isinstance(entry, URLPattern) and entry.name:
-                names.append(f"{namespace}:{entry.name}" if namespace else entry.name)
-            elif isinstance(entry, URLPattern):
-                assert str(entry.pattern).startswith("^api/"), f"a route without a name: {entry.pattern}"
-
-    walk(get_resolver().url_patterns, None)
-    return names
 
 
 @pytest.fixture
