@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import AgentToken
 from accounts.tokens import authenticate_token
+from tests.support import pg
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_LINE = re.compile(r"forge_[A-Za-z0-9_-]{43}\n")
@@ -84,7 +85,10 @@ def test_addtoken_errors():
 
 def test_commands_through_manage_py(tmp_path):
     """The real entry point, in its own data directory: exit codes, stdout and stderr exactly."""
-    env = {**os.environ, "FORGE_DATA_DIR": str(tmp_path / "data")}
+    env = {key: value for key, value in os.environ.items() if key != "FORGE_DATABASE_URL"}
+    env["FORGE_DATA_DIR"] = str(tmp_path / "data")
+    if pg.enabled():  # the PostgreSQL pass: a database of its own, as each live server gets
+        env["FORGE_DATABASE_URL"] = pg.new_server_database(env)
 
     def manage(*args):
         return subprocess.run(
@@ -109,4 +113,4 @@ def test_commands_through_manage_py(tmp_path):
     assert refused.stdout == ""
     assert "no user" in refused.stderr
 
-    assert (tmp_path / "data" / "forge.sqlite3").exists()
+    assert (tmp_path / "data" / "forge.sqlite3").exists() != pg.enabled()

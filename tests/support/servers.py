@@ -73,9 +73,6 @@ class ForgeServer:
     # --- process ---------------------------------------------------------------------------------------------
     def start(self, timeout=30):
         os.makedirs(self.data_dir, exist_ok=True)
-        if pg.enabled() and "FORGE_DATABASE_URL" not in self.env:
-            # Its own database, kept until the test session ends (a stopped server may start again).
-            self.env["FORGE_DATABASE_URL"] = pg.new_server_database(self.env)
         self.manage("migrate", "--noinput")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.gunicorn, "-c", "forge/gunicorn.conf.py", "forge.wsgi"],
@@ -162,7 +159,13 @@ class ForgeServer:
             self._log.close()
 
     # --- management commands ---------------------------------------------------------------------------------
+    def _ensure_database(self):
+        if pg.enabled() and "FORGE_DATABASE_URL" not in self.env:
+            # Its own database, kept until the test session ends (a stopped server may start again).
+            self.env["FORGE_DATABASE_URL"] = pg.new_server_database(self.env)
+
     def manage(self, *args, check=True):
+        self._ensure_database()
         proc = subprocess.run([self.python, "manage.py", *map(str, args)], cwd=self.root, env=self.env,
                               capture_output=True, text=True, timeout=120)
         if check and proc.returncode != 0:
