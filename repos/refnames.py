@@ -7,9 +7,15 @@ _FORBIDDEN_CHARACTERS = frozenset(chr(code) for code in range(0x20)) | frozenset
 
 def ref_name_error(ref: str | bytes) -> str | None:
     """Why `ref` (a full name such as refs/heads/main) is not a valid ref name; None if it is."""
-    if isinstance(ref, bytes):
-        # Git allows any bytes other than those below, so undecodable ones are not an error.
-        ref = ref.decode("utf-8", "surrogateescape")
+    # Git allows any bytes other than those below; Forge keeps ref names as text (the store, pages,
+    # the API), so one that is not UTF-8 is refused ("funny refname" to a push) rather than crash later.
+    try:
+        if isinstance(ref, bytes):
+            ref = ref.decode("utf-8")
+        else:
+            ref.encode("utf-8")  # a str with lone surrogates (surrogateescape'd bytes) fails here
+    except UnicodeError:
+        return "a ref name must be UTF-8 text"
     if not ref:
         return "a ref name cannot be empty"
     if ref == "@":

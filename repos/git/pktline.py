@@ -26,7 +26,9 @@ class ProtocolError(ValueError):
 
 def pkt(data):
     if isinstance(data, str):
-        data = data.encode()
+        # Text made from a client's bytes with surrogateescape (a ref name that is not UTF-8) goes
+        # back as those same bytes.
+        data = data.encode("utf-8", "surrogateescape")
     if len(data) + 4 > MAX_PKT:
         raise ValueError("pkt-line too long")
     return b"%04x" % (len(data) + 4) + data

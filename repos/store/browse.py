@@ -55,6 +55,10 @@ def _decode(name):
 def resolve_commit(store, spec):
     """A branch or tag short name, a full ref, HEAD, or a (possibly abbreviated) commit id ->
     (full ref name or None, commit oid). Raises NotFound."""
+    try:
+        spec.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotFound(spec) from None  # a lone surrogate: no ref name or commit id holds one
     if spec == "HEAD":
         ref = store.head_ref()
         oid = store.ref(ref)

@@ -286,6 +286,8 @@ def test_any_receive_pack_request_is_answered_without_a_server_error(site):
     @fuzz_settings(short_share=0.5)
     @given(body=_body(_receive_lines(_real_oids(oids + ["0" * 40]))),
            encoding=st.sampled_from([None, "gzip", "gzip-broken", "deflate"]))
+    @example(body=pkt(f"{'0' * 40} {oids[0]} refs/heads/x\udcff\0report-status\n".encode("utf-8", "surrogateescape"))
+             + FLUSH_PKT, encoding=None)
     def run(body, encoding):
         count("pktline: HTTP git-receive-pack bodies")
         reset()
