@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n auto --dist loadfile
 POSTGRES_PASS_SKIPS := --ignore=tests/repos/store --ignore=tests/repos/git --ignore=tests/repos/render \
 	--ignore=tests/bench
 
-.PHONY: setup run test
+.PHONY: setup run test fuzz
 
 setup: $(INSTALLED)
 	$(PYTHON) repos/store/build_native.py
@@ -28,6 +28,12 @@ test: setup
 	else \
 	    echo "(PostgreSQL pass skipped: set FORGE_TEST_DATABASE_URL=postgres://USER:PW@HOST/postgres, as .ci/run does)"; \
 	fi
+
+# Long fuzzing runs of tests/fuzz: 10,000 random cases per target by default (FORGE_FUZZ_EXAMPLES=N
+# to change it, FORGE_FUZZ_DERANDOMIZE=1 to repeat a run); the cases run per target are printed last.
+fuzz: setup
+	FORGE_FUZZ_EXAMPLES=$${FORGE_FUZZ_EXAMPLES:-10000} $(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
+	    tests/fuzz --hypothesis-show-statistics
 
 $(PYTHON):
 	python3 -m venv $(VENV)

@@ -2,6 +2,7 @@
 hold '/', annotated and lightweight tags, a branch named like a commit id prefix, a symlink, unicode
 and space-holding paths, a binary file and hostile Markdown. Landed in a store the way a push lands."""
 import base64
+import collections
 import os
 import shutil
 
@@ -17,11 +18,32 @@ BRANCHES = ("main", "feature/deep/x", "release/1.0", "cafe")
 TAGS = ("v1.0", "light", "feature")
 
 
+# Cases run per target, added up from every test report: with pytest-xdist the tests run in worker
+# processes, and only what travels in their reports reaches the process that prints the summary.
+_TOTALS = collections.Counter()
+
+
+@pytest.fixture(autouse=True)
+def _report_cases(request):
+    before = CASES.copy()
+    yield
+    ran = CASES - before
+    if ran:
+        request.node.user_properties.append(("fuzz_cases", dict(ran)))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown":
+        for key, value in report.user_properties:
+            if key == "fuzz_cases":
+                _TOTALS.update(value)
+
+
 def pytest_terminal_summary(terminalreporter):
-    if CASES:
+    if _TOTALS:
         terminalreporter.section("fuzz cases run per target")
-        for target, n in sorted(CASES.items()):
-            terminalreporter.write_line(f"{target:<40} {n:>8}")
+        for target, n in sorted(_TOTALS.items()):
+            terminalreporter.write_line(f"{target:<60} {n:>8}")
 
 
 def _write(path, data):

@@ -2,18 +2,24 @@
 
 `make test` runs a short, derandomized pass (CI sees the same cases on every run); `make fuzz` sets
 FORGE_FUZZ_EXAMPLES=10000 and runs random cases (FORGE_FUZZ_DERANDOMIZE=1 makes a long run repeatable).
-The example database is off: nothing is written under the working tree (.hypothesis).
+The example database is off and hypothesis' own directory is a temporary one: nothing is written
+under the working tree (.hypothesis).
 """
 import collections
 import contextlib
 import os
 import signal
+import tempfile
 
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis also keeps a cache of constants it found in the code; not in the working tree either.
+set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "forge-fuzz-hypothesis"))
 
 _REQUESTED = os.environ.get("FORGE_FUZZ_EXAMPLES")
 # The short pass of make test: the whole tests/fuzz directory stays well under a minute.
-DEFAULT_EXAMPLES = 150
+DEFAULT_EXAMPLES = 100
 EXAMPLES = int(_REQUESTED) if _REQUESTED else DEFAULT_EXAMPLES
 DERANDOMIZE = os.environ.get("FORGE_FUZZ_DERANDOMIZE", "0" if _REQUESTED else "1") == "1"
 # Seconds one case may take before it counts as a hang (generous: the suite shares 2 cores).
