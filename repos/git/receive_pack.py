@@ -3,6 +3,7 @@
 The pack is spooled to a file (bounded memory whatever its size), checked object by object outside
 any lock, and only then landed: pack, objects, commit index and every ref in one transaction."""
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -75,15 +76,33 @@ class PackTooLarge(Exception):
 
 STALE_SPOOL_SECONDS = 6 * 3600
 RETURN_MEMORY_AFTER_BYTES = 4 << 20
+# Spools carry the pid of the process writing them ("push-PID-…", "forge-write-PID-…"), so the one a
+# SIGKILLed worker left is removed by the next push at once: on a disk that is nearly full, hours of
+# a dead push's pack would be the space every later push lacks.
+_OWNED_SPOOL = re.compile(r"^(?:push|forge-write)-(\d+)-")
+
+
+def _owner_gone(name):
+    match = _OWNED_SPOOL.match(name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False
 
 
 def sweep_stale_spools(tmp_dir, now=None):
-    """Remove pack spools a killed worker left behind (untouched for hours: no live push owns them)."""
+    """Remove pack spools a killed worker left behind: those whose process is gone, and any
+    untouched for hours (no live push owns them)."""
     now = now or time.time()
     for entry in os.scandir(tmp_dir):
-        if entry.name.startswith(("push-", "repack-")) and entry.name.endswith(".pack"):
+        if entry.name.startswith(("push-", "repack-", "forge-write-")) and entry.name.endswith(".pack"):
             try:
-                if now - entry.stat().st_mtime > STALE_SPOOL_SECONDS:
+                if _owner_gone(entry.name) or now - entry.stat().st_mtime > STALE_SPOOL_SECONDS:
                     os.unlink(entry.path)
             except FileNotFoundError:
                 pass
@@ -92,7 +111,7 @@ def sweep_stale_spools(tmp_dir, now=None):
 def spool_pack(stream, tmp_dir, max_bytes):
     """Copy the rest of the request body (the pack) into a temporary file; None when there is none."""
     sweep_stale_spools(tmp_dir)
-    fd, path = tempfile.mkstemp(prefix="push-", suffix=".pack", dir=tmp_dir)
+    fd, path = tempfile.mkstemp(prefix=f"push-{os.getpid()}-", suffix=".pack", dir=tmp_dir)
     total = 0
     too_large = False
     try:

@@ -98,7 +98,9 @@ def write_and_move_ref(store, objects, ref: str, old: bytes | None, new: bytes, 
     path = None
     try:
         if fresh:
-            descriptor, path = tempfile.mkstemp(prefix="forge-write-", suffix=".pack", dir=tmp_dir)
+            # The pid in the name lets the next push remove it if this process is killed meanwhile
+            # (repos.git.receive_pack.sweep_stale_spools).
+            descriptor, path = tempfile.mkstemp(prefix=f"forge-write-{os.getpid()}-", suffix=".pack", dir=tmp_dir)
             os.close(descriptor)
             write_pack_file(fresh, path)
             checked = store.check_pack(path)
