@@ -89,6 +89,8 @@ def _follow_tips(pull, store):
     """Move `pull` to where its branches are now: gone if one is missing, merged if the head is
     in the base, else the new tips with the mergeability unknown if they (or a branch) came back
     changed. Returns (base tip, head tip) while the pull request can still be merged, else None."""
+    if _finish_interrupted_merge(pull, store):
+        return None
     base_tip, head_tip = store.ref(BRANCH + pull.base_ref), store.ref(BRANCH + pull.head_ref)
     if base_tip is None or head_tip is None:
         _mark(pull, PullRequest.GONE)
@@ -101,6 +103,96 @@ def _follow_tips(pull, store):
         pull.base_oid, pull.head_oid, pull.merge_state = base_tip.hex(), head_tip.hex(), PullRequest.UNKNOWN
         pull.save(update_fields=["base_oid", "head_oid", "merge_state"])
     return base_tip, head_tip
+
+
+# --- a merge whose process died between the two databases ------------------------------------------------
+# A merge moves the base branch in the repository's store, then records the pull request as merged in
+# the main database: two commits, and a worker killed between them leaves the branch merged and the
+# pull request open. So the method is written down first (merge_method set while merged_at is empty:
+# "a merge of base_oid and head_oid was begun"); whoever next looks at the pull request checks
+# whether the commit that merge makes sits on the base right after base_oid, and records it.
+MAX_INTERRUPTED_MERGE_WALK = 1000
+
+
+def _begin_merge(pull, method):
+    PullRequest.objects.filter(pk=pull.pk, merged_at__isnull=True).update(merge_method=method)
+    pull.merge_method = method
+
+
+def _forget_merge(pull):
+    PullRequest.objects.filter(pk=pull.pk, merged_at__isnull=True).update(merge_method="")
+    pull.merge_method = ""
+
+
+def _finish_interrupted_merge(pull, store) -> bool:
+    """True when a begun merge turns out to have landed (it is now recorded). A begun merge that
+    did not land and never can (the base moved on without it) is forgotten."""
+    if not pull.merge_method or pull.is_merged:
+        return False
+    start = bytes.fromhex(pull.base_oid)
+    base_tip = store.ref(BRANCH + pull.base_ref)
+    if base_tip is None or base_tip == start:
+        return False  # nothing landed yet (the merge failed, died early, or is running now)
+    commit = _landed_merge(store, base_tip, start, bytes.fromhex(pull.head_oid), pull.merge_method)
+    if commit is None:
+        _forget_merge(pull)
+        return False
+    log.warning("pull request %s: recording a merge (%s) whose process stopped after it moved %s to %s",
+                pull.pk, pull.merge_method, pull.base_ref, commit.hex())
+    _record_merge(pull, None, pull.merge_method, commit.hex())
+    return True
+
+
+def _landed_merge(store, tip, start, head, method):
+    """The commit a merge of `head` into `start` by `method` made, if it is on `tip`'s first-parent
+    line right after `start` (a merge lands by compare-and-swap from `start`), else None."""
+    chain, oid = [], tip
+    while oid != start:
+        parents = store.graph.node(oid).parents
+        if not parents or len(chain) >= MAX_INTERRUPTED_MERGE_WALK:
+            return None
+        chain.append(oid)
+        oid = parents[0]
+    chain.reverse()  # oldest first: chain[0] was written on top of `start`
+    first = store.graph.node(chain[0])
+    if method == pullmerge.MERGE:
+        return chain[0] if first.parents == (start, head) else None
+    if method == pullmerge.SQUASH:
+        expected = pullmerge.preview(store, start, head).tree
+        return chain[0] if first.parents == (start,) and first.tree == expected else None
+    # rebase: the head's commits replayed one by one, each with the merger's committer line (one
+    # signature for the whole rebase), authors and messages kept.
+    def header(oid, key):
+        raw = store.get(oid)[1]
+        head_part, _, message = raw.partition(b"\n\n")
+        lines = [line for line in head_part.split(b"\n") if line.startswith(key + b" ")]
+        return (lines[0] if lines else b""), message
+
+    committer = header(chain[0], b"committer")[0]
+    replayed = {header(oid, b"author") for oid in store.graph.walk_excluding([head], [start])}
+    if header(chain[0], b"author") not in replayed:
+        return None
+    last = chain[0]
+    for oid in chain[1:]:
+        if header(oid, b"committer")[0] != committer or header(oid, b"author") not in replayed:
+            break
+        last = oid
+    return last
+
+
+def _record_merge(pull, user, method, commit_hex):
+    """Record `pull` as merged by `commit_hex`, once (a recovering reader and the merging process may
+    both get here)."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = PullRequest.objects.filter(pk=pull.pk, merged_at__isnull=True).update(
+            merged_at=now, merged_by=user, merge_method=method, merge_commit_oid=commit_hex,
+            merge_state=PullRequest.MERGED, base_oid=commit_hex)
+        if updated:
+            Issue.objects.filter(pk=pull.issue.pk).update(state=Issue.CLOSED, closed_at=now, closed_by=user)
+            Event.objects.create(issue=pull.issue, actor=user, kind=Event.MERGED)
+    pull.refresh_from_db()
+    pull.issue.refresh_from_db()
 
 
 def _mark(pull, state):
@@ -169,6 +261,7 @@ def merge_pull_request(actor: Actor, pull: PullRequest, method: str = pullmerge.
             raise MergeFailed("A branch of this pull request is gone.")
         if expected_head and expected_head.lower() != pull.head_oid:
             raise MergeFailed("The head branch moved since you looked at it; nothing was merged. Review it again.")
+        _begin_merge(pull, method)
         try:
             merged = pullmerge.merge_branch(
                 store, target_ref=BRANCH + pull.base_ref, expected_tip=bytes.fromhex(pull.base_oid),
@@ -176,25 +269,22 @@ def merge_pull_request(actor: Actor, pull: PullRequest, method: str = pullmerge.
                 message=message or default_message(pull, method), committer=user_signature(user),
                 tmp_dir=write_tmp_dir())
         except pullmerge.MergeConflict as conflict:
+            _forget_merge(pull)
             raise MergeFailed(f"Merging would conflict in {', '.join(conflict.paths)}; nothing was merged.",
                               conflict.paths) from None
         except RefMoved:
+            _forget_merge(pull)
             raise MergeFailed(f"{pull.base_ref} moved while merging (someone pushed); nothing was merged. "
                               "Try again.") from None
         except pullmerge.NothingToMerge as error:
+            _forget_merge(pull)
             raise MergeFailed(str(error)) from None
         except (WriteRefused, ValueError) as error:
+            _forget_merge(pull)
             raise MergeFailed(f"The merge was refused: {error}") from None
+        # Any other failure (storage) keeps the begun merge: the next reader finds out from the store.
         deleted = delete_branch and _delete_head(store, pull)
-    now = timezone.now()
-    with transaction.atomic():
-        pull.merged_at, pull.merged_by, pull.merge_method = now, user, method
-        pull.merge_commit_oid, pull.merge_state = merged.new_tip.hex(), PullRequest.MERGED
-        pull.base_oid = merged.new_tip.hex()
-        pull.save()
-        Issue.objects.filter(pk=issue.pk).update(state=Issue.CLOSED, closed_at=now, closed_by=user)
-        Event.objects.create(issue=issue, actor=user, kind=Event.MERGED)
-    issue.state, issue.closed_at, issue.closed_by = Issue.CLOSED, now, user
+    _record_merge(pull, user, method, merged.new_tip.hex())
     updates = [(BRANCH + pull.base_ref, merged.old_tip, merged.new_tip)]
     if deleted:
         updates.append((BRANCH + pull.head_ref, bytes.fromhex(pull.head_oid), ZERO_OID))
