@@ -200,11 +200,11 @@ def _upload_body(oids):
                                                       "thin-pack include-tag", "shallow", "\udcff"])),
                                lines), min_size=1, max_size=5)
     v0 = st.tuples(wants, st.sampled_from([[FLUSH_PKT], []]), st.lists(lines, max_size=5),
-                   st.sampled_from([[pkt(b"done\n")], []])).map(lambda p: b"".join(sum(p, [])))
+                   st.sampled_from([[pkt(b"done\n")], []])).map(lambda p: b"".join(b"".join(part) for part in p))
     command = st.one_of(st.sampled_from([b"fetch", b"ls-refs", b"object-info", b"\xff", b""]), st.binary(max_size=8))
     v2 = st.tuples(command.map(lambda c: [pkt(b"command=" + c + b"\n")]), st.lists(lines, max_size=3),
                    st.sampled_from([[DELIM_PKT], []]), st.lists(lines, max_size=6),
-                   st.sampled_from([[FLUSH_PKT], []])).map(lambda p: b"".join(sum(p, [])))
+                   st.sampled_from([[FLUSH_PKT], []])).map(lambda p: b"".join(b"".join(part) for part in p))
     return st.one_of(_body(lines), v0, v2)
 
 
@@ -241,7 +241,7 @@ def site(fuzz_site):
 
 
 def test_any_upload_pack_request_is_answered_without_a_server_error(site):
-    repo, authorization, _reset, _state, oids = site
+    _repo, authorization, _reset, _state, oids = site
     client = Client()
 
     @fuzz_settings(short_share=0.5)
