@@ -7,6 +7,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM
 from tests.browser.conftest import shot as save_shot
@@ -61,7 +62,8 @@ def test_sign_up_create_push_and_see_the_code(server, browser, tmp_path):
     page.wait_for_url(f"{server.url}/dana/hello")
     assert "This repository is empty" in page.locator(".empty-repo").inner_text()
     page.get_by_role("button", name="Copy").click()
-    page.wait_for_function("document.querySelector('button[data-copy]').textContent === 'Copied'")
+    # (expect, not wait_for_function: a string predicate is polled with eval, which the CSP refuses)
+    expect(page.locator("button[data-copy]")).to_have_text("Copied")
     clone_url = page.evaluate("navigator.clipboard.readText()")
     assert clone_url == f"{server.url}/dana/hello.git"
     shot(page, "3-empty")

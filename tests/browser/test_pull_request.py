@@ -5,6 +5,7 @@ Screenshots: test-artifacts/browser/pull-*.png."""
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM
 from tests.browser.conftest import shot as save_shot
@@ -68,7 +69,8 @@ def test_open_comment_and_merge_a_pull_request(served, browser, tmp_path):
     page.evaluate("window.stillHere = true")
     page.get_by_label("Add a comment").fill("Looks good to me, @alice.")
     page.get_by_role("button", name="Comment", exact=True).click()
-    page.wait_for_function("document.querySelector('#timeline').innerText.includes('Looks good to me')")
+    # (expect, not wait_for_function: a string predicate is polled with eval, which the CSP refuses)
+    expect(page.locator("#timeline")).to_contain_text("Looks good to me")
     assert page.evaluate("window.stillHere") is True
     assert page.locator("#timeline a", has_text="@alice").first.get_attribute("href") == "/alice"
 

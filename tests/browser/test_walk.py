@@ -4,6 +4,7 @@ are kept in test-artifacts/browser/ for people to look at."""
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, shot
 from tests.support import servers
@@ -58,7 +59,8 @@ def test_walk_home_tree_blob_blame_history_commit_compare(served, page):
     assert page.url.endswith(f"/blob/main/{target}")
     assert page.locator("table.code tr").count() == len(out("-C", source, "show", f"main:{target}").splitlines())
     page.goto(page.url + "#L3-L6")
-    page.wait_for_function("document.querySelectorAll('tr.hl').length === 4")
+    # (expect, not wait_for_function: a string predicate is polled with eval, which the CSP refuses)
+    expect(page.locator("tr.hl")).to_have_count(4)
     shot(page, "3-blob")
 
     page.locator(".file-head a", has_text="Blame").click()

@@ -100,10 +100,10 @@ def provision(server, users: dict, repos=()) -> dict:
     import json
     import subprocess
     plan = json.dumps({"users": users, "repos": list(repos)})
-    proc = subprocess.run([server.python, "-c", "import django, os, sys; os.environ.setdefault("
-                           "'DJANGO_SETTINGS_MODULE', 'forge.settings'); django.setup(); exec(sys.argv[1])",
-                           PROVISION, plan], cwd=server.root, env=server.env, capture_output=True, text=True,
-                          timeout=120)
+    boot = ("import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'forge.settings'); "
+            "django.setup(); exec(sys.argv[1])")
+    proc = subprocess.run([server.python, "-c", boot, PROVISION, plan], cwd=server.root, env=server.env,
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     server._users.update(users)
     return json.loads(proc.stdout.strip().splitlines()[-1])

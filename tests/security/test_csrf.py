@@ -15,8 +15,8 @@ from django.conf import settings
 from django.test import Client
 
 from repos.store import RepoStore
-from tests.security.conftest import site_routes
 from tests.repos.store.helpers import mirror
+from tests.security.conftest import site_routes
 from tests.support.gitcli import git
 
 # Every route of the site, by name, with the URL a POST is tried at (alice's repository alice/proj,

@@ -35,9 +35,8 @@ def stays_here(location: str, host: str) -> bool:
         return False  # javascript:, data:, ...
     if browser_view.startswith("//") or (parts.netloc and parts.netloc.lower() != host):
         return False
-    if parts.scheme and not parts.netloc:
-        return False  # "https:evil.com": browsers read it as https://evil.com
-    return True
+    # "https:evil.com": browsers read it as https://evil.com
+    return not (parts.scheme and not parts.netloc)
 
 
 def test_the_predicate_itself():
@@ -114,9 +113,7 @@ def github_sign_in(server, fake, next_value, user_id):
         assert response.status_code in (301, 302, 303), (response.status_code, response.text[:300])
         target = response.headers["Location"]
         absolute = requests.compat.urljoin(response.url, target)
-        if urlsplit(absolute).netloc == host and urlsplit(absolute).path.startswith("/oauth/"):
-            response = session.get(absolute, allow_redirects=False, timeout=30)
-        elif absolute.startswith(fake.url + "/login/oauth/authorize"):
+        if urlsplit(absolute).netloc == host and urlsplit(absolute).path.startswith("/oauth/") or absolute.startswith(fake.url + "/login/oauth/authorize"):
             response = session.get(absolute, allow_redirects=False, timeout=30)
         else:
             return target, session

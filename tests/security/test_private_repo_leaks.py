@@ -68,7 +68,8 @@ def world(db, make_user, tmp_path):
     from accounts.actor import user_actor
     from accounts.tokens import issue_token
     from issues import pulls, services
-    from repos import search, services as repo_services
+    from repos import search
+    from repos import services as repo_services
     from repos.models import Collaborator
     from repos.selectors import store_path
     carol, mallory, bob = make_user("carol"), make_user("mallory"), make_user("bob")
@@ -262,8 +263,8 @@ def test_search_never_counts_private_content(world):
     owner_headers = {"HTTP_AUTHORIZATION": f"token {world['owner_token']}"}
     queries = [f"/api/v3/search/code?q={MARK}", f"/api/v3/search/commits?q={MARK}",
                f"/api/v3/search/code?q={MARK}+repo:carol/{PRIVATE}", f"/api/v3/search/code?q={MARK}+user:carol",
-               f"/api/v3/search/commits?q={MARK}+repo:carol/{PRIVATE}", f"/api/v3/users/carol/repos",
-               f"/api/v3/user/repos"]
+               f"/api/v3/search/commits?q={MARK}+repo:carol/{PRIVATE}", "/api/v3/users/carol/repos",
+               "/api/v3/user/repos"]
     owner_view = Client().get(queries[0], **owner_headers).json()
     assert any(item["repository"]["name"] == PRIVATE for item in owner_view["items"])  # the index has it
     for who, (client, headers) in strangers(world).items():

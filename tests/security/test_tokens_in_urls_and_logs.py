@@ -7,6 +7,7 @@ the server's log (whatever its format: gunicorn's access log, JSON request lines
 (not even one a client put in a query string), no Authorization value and no cookie value.
 """
 import base64
+from pathlib import Path
 
 import pytest
 import requests
@@ -98,7 +99,7 @@ def test_the_log_holds_no_secret(forge, quentin, tmp_path):
     secrets |= {value for value in browser.cookies.values()} | {"pw-eve-secret", "pw-wrong-secret"}
     secrets.add(base64.b64encode(f"x:{alice}".encode()).decode())
 
-    log = open(forge.log_path, "rb").read().decode("utf-8", "replace")
+    log = Path(forge.log_path).read_bytes().decode("utf-8", "replace")
     assert "/alice/vault" in log or "GET" in log, "the server logged nothing: this test would prove nothing"
     leaked = sorted(secret for secret in secrets if secret and secret in log)
     assert leaked == [], f"secrets in {forge.log_path}"

@@ -95,7 +95,7 @@ def pages(forge):
 
 class Injected(HTMLParser):
     """Elements and attributes that only injected markup would bring."""
-    URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
+    URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "poster"})
 
     def __init__(self):
         super().__init__()
@@ -105,12 +105,12 @@ class Injected(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name in self.URL_ATTRIBUTES and value and re.match(r"\s*(javascript|vbscript|data):", value, re.I):
-                if not (tag == "img" and value.startswith("data:image/")):
-                    self.found.append(f"<{tag} {name}={value[:40]}>")
+            scheme = re.match(r"\s*(javascript|vbscript|data):", value or "", re.IGNORECASE)
+            if name in self.URL_ATTRIBUTES and scheme and not (tag == "img" and value.startswith("data:image/")):
+                self.found.append(f"<{tag} {name}={value[:40]}>")
         if tag == "script" and not (dict(attrs).get("src") or "").startswith("/static/"):
             self.found.append("<script> not from /static/")
-        if tag in ("svg", "iframe", "object", "embed", "base", "math", "form") and tag != "form":
+        if tag in ("svg", "iframe", "object", "embed", "base", "math"):
             self.found.append(f"<{tag}>")
 
     handle_startendtag = handle_starttag
