@@ -8,6 +8,7 @@ Errors answer GitHub's body, {"message": …, "documentation_url": …} (and "er
 Every route declares each status it can answer with its schema, so the generated document is the
 whole contract (schemathesis holds the responses to it).
 """
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -149,6 +150,19 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 10_000_000
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A client's timestamp as UTC (UTC when it names no offset), for comparing in the database.
+
+    PostgreSQL refuses offsets past ±15:59 that Python accepts (`+17:06`), and a moment near year 1
+    or 9999 may not survive the conversion: those are clamped to the earliest or latest moment."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year < 5000 else datetime.max.replace(tzinfo=UTC)
+
+
 class Page:
     """`page` and `per_page` as GitHub reads them (per_page over 100 counts as 100, nonsense as the
     defaults), and the Link header that points to the other pages."""
@@ -255,3 +269,4 @@ def _routes():
 
 
 _routes()
+

@@ -4,7 +4,7 @@ works here too and edits its issue side (title, body, state, labels, assignees).
 
 Labels and assignees given by someone without push access are dropped silently, as GitHub drops
 them; everything else they may not change answers 403."""
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse
 from ninja import Router, Schema
 
-from forge.api import Page, errors, invalid
+from forge.api import Page, as_utc, errors, invalid
 from issues import api_services, permissions, services
 from issues.api.serializers import (
     Associations,
@@ -61,9 +61,7 @@ def parse_since(since: str):
         moment = datetime.fromisoformat(since.strip())
     except ValueError:
         raise invalid("since must be an ISO 8601 timestamp", resource="Issue", field="since") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+    return as_utc(moment)
 
 
 def check_choice(value: str, choices, field: str, resource: str = "Issue") -> str:

@@ -4,13 +4,12 @@ lists /user/repos and /users/{username}/repos, and creation (POST /user/repos).
 A repository asked for by an OLD name (it was renamed) answers as GitHub does: 301 to the same API
 path under the name it has now for GET and HEAD, 307 for other methods (which must keep their
 method and body); common.accessible() does that for every repository route."""
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.http import HttpResponse
-from django.utils import timezone
 from ninja import Router, Schema
 
 from accounts.access import ADMIN_ACCESS, readable_filter
@@ -20,6 +19,7 @@ from forge.api import (
     ApiError,
     Page,
     api_actor,
+    as_utc,
     errors,
     require_authentication,
     require_scope,
@@ -206,14 +206,10 @@ def _ordered(queryset, sort: str, direction: str | None):
 def _dated(queryset, since: datetime | None, before: datetime | None):
     """GitHub's since/before: repositories updated after / before a time (UTC unless it says)."""
     if since is not None:
-        queryset = queryset.filter(updated_at__gt=_aware(since))
+        queryset = queryset.filter(updated_at__gt=as_utc(since))
     if before is not None:
-        queryset = queryset.filter(updated_at__lt=_aware(before))
+        queryset = queryset.filter(updated_at__lt=as_utc(before))
     return queryset
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 # A page past this could only be empty; larger numbers would overflow SQLite's OFFSET (a 500).

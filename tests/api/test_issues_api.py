@@ -133,6 +133,7 @@ def test_bad_input(api, shared_repo):
     assert api.post(base, data="not json", headers={"Content-Type": "application/json"}).status_code == 400
     assert api.get(base, params={"state": "bogus"}).status_code == 422
     assert api.get(base, params={"since": "yesterday"}).status_code == 422
+    assert api.get(base, params={"since": "0001-01-01T00:00:00+17:06"}).status_code == 200
     assert api.get(base + "/999999").status_code == 404
     assert api.get(base + "/99999999999999999999").status_code in (404, 422)
     assert api.get(base + "/-1").status_code == 404

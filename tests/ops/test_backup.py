@@ -7,7 +7,6 @@ acknowledged before the backup began, with sound stores and clones, and every pu
 backup either entirely there or entirely absent. A damaged backup is refused with nothing changed.
 The main database is only reached through Forge itself (HTTP, manage.py); store files are opened directly.
 """
-import atexit
 import hashlib
 import json
 import os
@@ -63,8 +62,7 @@ def unstarted_server(data_dir):
     """A Forge for `data_dir` whose commands can run before it serves (restore comes first)."""
     server = servers.ForgeServer(data_dir)
     if pg.enabled():
-        server.env["FORGE_DATABASE_URL"] = pg.new_server_database(server.env)
-        atexit.register(pg.drop_database, server.env["FORGE_DATABASE_URL"])
+        server.env["FORGE_DATABASE_URL"] = pg.new_server_database(server.env)  # dropped at the session's end
     return server
 
 

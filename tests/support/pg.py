@@ -56,8 +56,10 @@ def _migrated_template(env: dict) -> str:
         _execute(f'DROP DATABASE IF EXISTS "{name}"')
         _execute(f'CREATE DATABASE "{name}"')
         migrate_env = dict(env, FORGE_DATABASE_URL=with_database(url(), name))
-        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "migrate", "--noinput"], cwd=ROOT,
-                       env=migrate_env, check=True, capture_output=True, timeout=300)
+        done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "migrate", "--noinput"],
+                              cwd=ROOT, env=migrate_env, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"migrating the template database {name} failed:\n{done.stdout}\n{done.stderr}")
         _template = name
     return _template
 
