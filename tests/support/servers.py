@@ -16,6 +16,7 @@ ForgeServer also has data_dir, master_pid, worker_pids(), manage(*args) and stor
 """
 import atexit
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -73,7 +74,8 @@ class ForgeServer:
     # --- process ---------------------------------------------------------------------------------------------
     def start(self, timeout=30):
         os.makedirs(self.data_dir, exist_ok=True)
-        self.manage("migrate", "--noinput")
+        if not self._new_main_database_from_template():
+            self.manage("migrate", "--noinput")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.gunicorn, "-c", "forge/gunicorn.conf.py", "forge.wsgi"],
                                      cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -158,11 +160,26 @@ class ForgeServer:
         finally:
             self._log.close()
 
+    def _new_main_database_from_template(self):
+        """A new server's main database is a copy of one migrated once per test process: a `migrate`
+        that finds nothing to do still costs a Python start-up and seconds of CPU, for each of the
+        suite's many servers. False when the main database already existed (a restart) or was given."""
+        if pg.enabled() or "FORGE_DATABASE_URL" in self.env:
+            return self._ensure_database()
+        main = os.path.join(self.data_dir, "forge.sqlite3")
+        if os.path.exists(main):
+            return False
+        _copy_sqlite(_migrated_sqlite_template(self.env), main)
+        return True
+
     # --- management commands ---------------------------------------------------------------------------------
     def _ensure_database(self):
+        """True when it made the server's (PostgreSQL) database just now, from the migrated template."""
         if pg.enabled() and "FORGE_DATABASE_URL" not in self.env:
             # Its own database, kept until the test session ends (a stopped server may start again).
             self.env["FORGE_DATABASE_URL"] = pg.new_server_database(self.env)
+            return True
+        return False
 
     def manage(self, *args, check=True):
         self._ensure_database()
@@ -229,6 +246,30 @@ class ForgeServer:
             return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("refs", "packs", "objects")}
         finally:
             con.close()
+
+
+_sqlite_template = None
+
+
+def _migrated_sqlite_template(env):
+    global _sqlite_template
+    if _sqlite_template is None:
+        directory = tempfile.mkdtemp(prefix="forge-main-db-template-")
+        atexit.register(shutil.rmtree, directory, True)
+        done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "migrate", "--noinput"],
+                              cwd=ROOT, env=dict(env, FORGE_DATA_DIR=directory), capture_output=True, text=True,
+                              timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"migrating the template main database failed:\n{done.stdout}\n{done.stderr}")
+        _sqlite_template = os.path.join(directory, "forge.sqlite3")
+    return _sqlite_template
+
+
+def _copy_sqlite(source, destination):
+    with sqlite3.connect(source) as src, sqlite3.connect(destination) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
 
 
 class GitReferenceServer:
