@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from repos.refnames import valid_ref_name
 from repos.store.ingest import IngestError, paused_gc, return_memory_to_os
 from repos.store.push import PushOutcome, RefUpdate
+from repos.store.write import storage_trouble
 
 from .fetch import parse_oid
 from .pktline import FLUSH, FLUSH_PKT, PktReader, ProtocolError, Sideband, pkt
@@ -195,10 +196,11 @@ def serve_receive(store, stream, *, tmp_dir, max_pack_bytes, check_updates=None,
                 return _check_and_land(store, req, pack_path, unpack_error, messages, check_updates)
         except (OSError, sqlite3.Error) as e:
             # Storage trouble (disk full, a lock held too long): the transaction was rolled back.
+            reason = storage_trouble(e)
             for u in req.updates:
-                u.error = u.error or "not updated: server storage error"
-            messages.append(f"error: the server could not store this push ({e}); nothing was changed\n")
-            return _wrap(req, _report(req, "server storage error", req.updates), messages), None
+                u.error = u.error or f"not updated: {reason}"
+            messages.append(f"error: the server could not store this push: {reason} ({e}); nothing was changed\n")
+            return _wrap(req, _report(req, reason, req.updates), messages), None
     finally:
         if pack_path is not None:
             big = os.path.getsize(pack_path) > RETURN_MEMORY_AFTER_BYTES

@@ -1,5 +1,6 @@
 """Landing a push: every ref of one push moves in one SQLite transaction, compare-and-swap checked,
 with the pack, its objects and the commit index written in that same transaction, or nothing."""
+import os
 import time
 from dataclasses import dataclass
 
@@ -7,6 +8,17 @@ from .commit_index import commit_index_rows, insert_commit_index
 from .db import CHUNK_SIZE, chunk_rowid
 from .graph import CommitGraph
 from .packformat import OBJ_COMMIT, ZERO_OID
+
+# How long landing waits for the store's write lock while another push, merge or API write holds
+# it, before it gives up ("database is locked") and the push is refused with nothing changed: the
+# connection's busy timeout (db.py, 120 s) unless FORGE_STORE_LOCK_TIMEOUT (seconds) says otherwise.
+LOCK_TIMEOUT_VARIABLE = "FORGE_STORE_LOCK_TIMEOUT"
+
+
+def _wait_for_the_lock_at_most(con):
+    value = os.environ.get(LOCK_TIMEOUT_VARIABLE, "").strip()
+    if value:
+        con.execute(f"PRAGMA busy_timeout = {max(0, int(float(value) * 1000))}")
 
 
 @dataclass
@@ -93,6 +105,7 @@ def land_push(con, reader, checked, updates, *, atomic, head_ref):
     # cannot take the write lock from a stale snapshot: SQLite would answer "locked" at once
     # instead of waiting its turn.
     reader.close()
+    _wait_for_the_lock_at_most(con)
     con.execute("BEGIN IMMEDIATE")
     try:
         current = {}

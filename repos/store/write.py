@@ -4,8 +4,11 @@ ref moved by compare-and-swap in the same SQLite transaction as the objects and 
 A ref that moved since the caller read it makes the whole write fail and leaves nothing behind, so
 a push racing a merge can never be lost, and the merge can be retried on the new state. No Django.
 """
+import contextlib
+import errno
 import hashlib
 import os
+import sqlite3
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -20,6 +23,22 @@ class WriteRefused(Exception):
 
 class RefMoved(WriteRefused):
     """The ref no longer points where the caller read it: someone pushed in between."""
+
+
+class StoreUnavailable(WriteRefused):
+    """The store could not be written just now (its write lock held past the busy timeout by
+    another write, or the disk full): the transaction was rolled back, nothing was written, and
+    the same write may succeed later. A refusal with a reason, not a server error."""
+
+
+def storage_trouble(error) -> str:
+    """What a storage error (sqlite3 or OS) means for the one writing, in a few words."""
+    text = str(error).lower()
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return "the repository is busy (another write held it too long), try again"
+    if "full" in text or getattr(error, "errno", None) == errno.ENOSPC:
+        return "the server's disk is full"
+    return "server storage error"
 
 
 @dataclass(frozen=True)
@@ -88,12 +107,26 @@ def write_and_move_ref(store, objects, ref: str, old: bytes | None, new: bytes, 
     """Store `objects` ({oid: (type, raw)}; those the store already has are skipped) and move `ref`
     from `old` (None or ZERO_OID: it must not exist) to `new`, all in one transaction.
     Returns the PushOutcome. Raises RefMoved if `ref` is not at `old` any more, WriteRefused for any
-    other refusal (a missing object, a non-commit on a branch); then nothing at all was written."""
+    other refusal (a missing object, a non-commit on a branch), StoreUnavailable (a WriteRefused) when
+    the store cannot be written now (busy past its timeout, disk full); then nothing at all was written."""
     for oid, (type_num, raw) in objects.items():
         if type_num not in (OBJ_BLOB, OBJ_TREE, OBJ_COMMIT) or object_id(type_num, raw) != oid:
             raise ValueError(f"object {oid.hex()} does not match its bytes")
     fresh = {oid: value for oid, value in objects.items() if not store.has(oid)}
     update = RefUpdate(name=ref, old=old or ZERO_OID, new=new)
+    try:
+        outcome = _land(store, fresh, update, tmp_dir)
+    except (sqlite3.OperationalError, OSError) as error:
+        raise StoreUnavailable(f"{storage_trouble(error)}; nothing was changed") from error
+    if update.error:
+        current = store.ref(ref)
+        if (current or ZERO_OID) != update.old:
+            raise RefMoved(f"{ref} moved while this was being written; nothing was changed")
+        raise WriteRefused(update.error)
+    return outcome
+
+
+def _land(store, fresh, update, tmp_dir):
     checked = None
     path = None
     try:
@@ -104,17 +137,12 @@ def write_and_move_ref(store, objects, ref: str, old: bytes | None, new: bytes, 
             os.close(descriptor)
             write_pack_file(fresh, path)
             checked = store.check_pack(path)
-        outcome = store.land_push(checked, [update], atomic=True)
+        return store.land_push(checked, [update], atomic=True)
     finally:
         if path:
-            os.unlink(path)
-    if update.error:
-        current = store.ref(ref)
-        if (current or ZERO_OID) != update.old:
-            raise RefMoved(f"{ref} moved while this was being written; nothing was changed")
-        raise WriteRefused(update.error)
-    return outcome
+            with contextlib.suppress(FileNotFoundError):  # never turn a landed write into a failure
+                os.unlink(path)
 
 
-__all__ = ["Signature", "WriteRefused", "RefMoved", "commit_object", "tree_object", "objects_with_ids",
-           "write_pack_file", "write_and_move_ref"]
+__all__ = ["Signature", "WriteRefused", "RefMoved", "StoreUnavailable", "storage_trouble", "commit_object",
+           "tree_object", "objects_with_ids", "write_pack_file", "write_and_move_ref"]
