@@ -16,7 +16,7 @@ from tests.support.gitcli import fsck, git, popen_git, refs, rev
 
 from .conftest import new_repo, noise_commit, wait_until
 
-NOISE_MB = 40
+NOISE_MB = 32  # several times what the socket buffers hold
 
 
 @pytest.fixture(scope="module")
