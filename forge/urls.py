@@ -54,3 +54,6 @@ urlpatterns = [
             name="archive"),
     path("<str:owner>", views.profile, name="profile"),
 ]
+
+# A full disk or a database locked past its timeout is a 503 with Retry-After, not a bare 500.
+handler500 = "forge.server_errors.server_error"
