@@ -50,6 +50,10 @@ def _entry(buf, offset, limit):
         return read_entry(buf, offset, limit)
     except ValueError as e:
         raise PackFormatError(str(e)) from None
+    except MemoryError:
+        # The C reader allocates the size an entry declares before inflating it: a header claiming
+        # more than this machine holds is a corrupt (or hostile) pack, not a server error.
+        raise PackFormatError(f"entry at {offset} declares a size too large to inflate") from None
 
 
 def index_pack(path, count, on_object, resolve_external):
