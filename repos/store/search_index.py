@@ -85,6 +85,15 @@ class _transaction:
             self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _write_transaction(store):
+    """_transaction on the store's connection, after letting go of its open blob reads: each one pins
+    the connection to the database as it was when opened, and a write lock asked for from such a stale
+    snapshot is refused at once ("database is locked") if a push landed since, busy timeout or not."""
+    if not store.con.in_transaction:
+        store.release()
+    return _transaction(store.con)
+
+
 def indexed_commit(store):
     """The commit the file index reflects, or None (nothing indexed, or an empty tree's None)."""
     ensure_schema(store.con)
@@ -197,7 +206,7 @@ def rebuild_index(store, commit):
     ensure_schema(con)
     stats = IndexStats()
     trees = TreeCache(store.reader)
-    with _transaction(con):
+    with _write_transaction(store):
         for table in ("search_files", "search_blobs", "search_skipped"):
             con.execute(f"DELETE FROM {table}")
         con.execute("INSERT INTO search_trigram (search_trigram) VALUES ('delete-all')")
@@ -221,7 +230,7 @@ def update_index(store, old_commit, new_commit):
         return stats
     trees = TreeCache(store.reader)
     old_tree, new_tree = _tree_of(store, old_commit), _tree_of(store, new_commit)
-    with _transaction(con):
+    with _write_transaction(store):
         writer = _Writer(store, stats)
         for path in sorted(changed_paths(trees, old_tree, new_tree)):
             writer.remove(path)
@@ -276,7 +285,7 @@ def index_commits(store, oids=None):
     -> the number of commits added."""
     con = store.con
     ensure_schema(con)
-    with _transaction(con):
+    with _write_transaction(store):
         if oids is None:
             rows = con.execute(
                 "SELECT c.oid, c.message, c.author_name, c.author_email FROM commits c"
