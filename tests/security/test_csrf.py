@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.test import Client
 
+from repos.models import Repository
+from repos.selectors import store_path
 from repos.store import RepoStore
 from tests.repos.store.helpers import mirror
 from tests.security.conftest import site_routes
@@ -130,10 +131,15 @@ def snapshot():
         if model._meta.db_table == "django_session":
             continue
         rows[model._meta.label] = sorted(map(repr, model.objects.values()))
-    stores = {}  # what a store holds (its refs), not its bytes: SQLite may checkpoint or cache on reads
-    for path in sorted(Path(settings.FORGE_REPO_DIR).rglob("*.sqlite3")):
-        with RepoStore.open(path) as store:
-            stores[str(path)] = sorted(store.refs())
+    # What each registered repository's store holds (its refs), not its bytes: SQLite may checkpoint or
+    # cache on reads. Registered ones only: the data directory is shared with the worker's other test
+    # modules, whose leftovers are not this test's business; a planted repository would be a new row.
+    stores = {}
+    for repo in Repository.objects.all():
+        path = store_path(repo)
+        if Path(path).exists():
+            with RepoStore.open(path) as store:
+                stores[str(path)] = sorted(store.refs())
     return rows, stores
 
 
