@@ -5,10 +5,12 @@ INSTALLED := $(VENV)/.installed
 # The suite runs on every core (pytest-xdist), a test module to a worker: its tests share a live
 # server and are mostly waiting on git and gunicorn subprocesses. PYTEST_ARGS=-n0 runs it serially.
 PYTEST_ARGS ?= -n auto --dist loadfile
-# Tests that never open the main database (the per-repository store, the git protocol, rendering, the
-# load-test smoke run on its own SQLite server) gain nothing from a second run on PostgreSQL.
+# Tests that never open the main database (the per-repository store, the git protocol, rendering, pack,
+# ref-name and Markdown fuzzing, the load-test smoke run on its own SQLite server) gain nothing from a
+# second run on PostgreSQL.
 POSTGRES_PASS_SKIPS := --ignore=tests/repos/store --ignore=tests/repos/git --ignore=tests/repos/render \
-	--ignore=tests/bench
+	--ignore=tests/bench --ignore=tests/fuzz/test_fuzz_pack.py --ignore=tests/fuzz/test_fuzz_refnames.py \
+	--ignore=tests/fuzz/test_fuzz_markdown.py
 
 .PHONY: setup run test fuzz
 
