@@ -19,6 +19,7 @@ from ninja.errors import HttpError as NinjaHttpError
 
 from accounts.actor import ANONYMOUS, Actor
 from accounts.middleware import SESSION
+from forge.nul_bytes import RefuseNulParser
 
 DOCUMENTATION_URL = "https://docs.github.com/rest"
 API_PREFIX = "/api/v3"
@@ -83,7 +84,7 @@ def _document_common_refusals(schema) -> None:
                             "schema": {"$ref": "#/components/schemas/MovedOut"}}}}
 
 
-api = ForgeApi(title="Forge", version="3", urls_namespace="api", docs_url=None,
+api = ForgeApi(title="Forge", version="3", urls_namespace="api", docs_url=None, parser=RefuseNulParser(),
                description="GitHub-compatible REST API of Forge (as GitHub Enterprise serves it under /api/v3).")
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so its request id and timing cover everything below, whitenoise's static files included.
     "forge.observability.middleware.RequestMiddleware",
+    "forge.nul_bytes.RefuseNulMiddleware",  # a NUL names nothing, and PostgreSQL refuses it in text
     "django.middleware.security.SecurityMiddleware",
     "forge.security_headers.SecurityHeadersMiddleware",  # CSP; X-Forwarded-Proto only from trusted proxies
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -65,3 +65,17 @@ def no_hang(what="a case", seconds=HANG_SECONDS):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def close_response(response):
+    """Close a test client's response (running its after-response housekeeping) the way Django's test
+    client closes a streamed one: without `request_finished` closing the database connection, which on
+    PostgreSQL would really close the connection that holds the test's transaction."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)

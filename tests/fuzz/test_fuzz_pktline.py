@@ -22,7 +22,7 @@ from repos.git.pktline import (
 from repos.selectors import store_path
 from repos.store import RepoStore
 from tests.fuzz.conftest import NAME, OWNER
-from tests.fuzz.fuzzing import count, fuzz_settings, no_hang
+from tests.fuzz.fuzzing import close_response, count, fuzz_settings, no_hang
 
 HEX = b"0123456789abcdefABCDEF"
 
@@ -219,7 +219,7 @@ def _request(client, path, body, authorization, content_type, encoding, protocol
     try:
         content = b"".join(response.streaming_content) if response.streaming else response.content
     finally:
-        response.close()
+        close_response(response)
     return response.status_code, content
 
 

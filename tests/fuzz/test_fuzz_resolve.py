@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from repos.store import RepoStore
 from repos.store.browse import NotFound, _walk, list_tree, path_kind, read_blob, resolve, resolve_commit
 from tests.fuzz.conftest import BRANCHES, NAME, OWNER, TAGS
-from tests.fuzz.fuzzing import count, fuzz_settings, no_hang
+from tests.fuzz.fuzzing import close_response, count, fuzz_settings, no_hang
 from tests.support.gitcli import git_env
 
 
@@ -147,5 +147,5 @@ def test_the_pages_of_any_spec_never_fail(client, page, spec, safe, query):
         response = client.get(url)
         if response.streaming:
             b"".join(response.streaming_content)
-        response.close()
+        close_response(response)
     assert response.status_code < 500, url
