@@ -5,12 +5,18 @@ INSTALLED := $(VENV)/.installed
 # The suite runs on every core (pytest-xdist), a test module to a worker: its tests share a live
 # server and are mostly waiting on git and gunicorn subprocesses. PYTEST_ARGS=-n0 runs it serially.
 PYTEST_ARGS ?= -n auto --dist loadfile
-# Tests that never open the main database (the per-repository store, the git protocol, rendering, pack,
-# ref-name and Markdown fuzzing, the load-test smoke run on its own SQLite server) gain nothing from a
-# second run on PostgreSQL.
+# The PostgreSQL pass leaves out what gains nothing from it: tests that never open the main database
+# (the per-repository store, the git protocol units, rendering, pack, ref-name and Markdown fuzzing, the
+# load-test smoke run on its own SQLite server), and live git-protocol and store-fault tests whose only use
+# of the main database is the token check and repository lookup that test_git_auth, test_git_push,
+# test_git_rename_collaborators, test_merge_race and test_kill_merge do run on it.
 POSTGRES_PASS_SKIPS := --ignore=tests/repos/store --ignore=tests/repos/git --ignore=tests/repos/render \
 	--ignore=tests/bench --ignore=tests/fuzz/test_fuzz_pack.py --ignore=tests/fuzz/test_fuzz_refnames.py \
-	--ignore=tests/fuzz/test_fuzz_markdown.py
+	--ignore=tests/fuzz/test_fuzz_markdown.py --ignore=tests/git/test_git_clone_fetch.py \
+	--ignore=tests/git/test_git_shallow_partial.py --ignore=tests/git/test_git_malformed.py \
+	--ignore=tests/git/test_git_wire_v2.py --ignore=tests/git/test_git_interrupted.py \
+	--ignore=tests/faults/test_kill_push.py --ignore=tests/faults/test_kill_clone.py \
+	--ignore=tests/forge/test_ops_gunicorn.py
 
 .PHONY: setup run test fuzz
 
