@@ -41,7 +41,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so its request id and timing cover everything below, whitenoise's static files included.
     "forge.observability.middleware.RequestMiddleware",
-    "forge.nul_bytes.RefuseNulMiddleware",  # a NUL names nothing, and PostgreSQL refuses it in text
     "django.middleware.security.SecurityMiddleware",
     "forge.security_headers.SecurityHeadersMiddleware",  # CSP; X-Forwarded-Proto only from trusted proxies
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -50,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.ActorMiddleware",
+    # After the actor (its 404 page shows who is signed in), before any view looks a name up.
+    "forge.nul_bytes.RefuseNulMiddleware",  # a NUL names nothing, and PostgreSQL refuses it in text
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

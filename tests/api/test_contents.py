@@ -266,7 +266,9 @@ def test_odd_inputs_never_fail(api, api_server, tokens, fresh_name, tmp_path):
     for path in ("/contents/a%00b", "/contents/ok.txt?ref=%00", "/contents/ok.txt?ref=..", "/contents/%2e%2e",
                  "/contents/ok.txt?ref=" + "f" * 40, "/contents/ok.txt?ref=main:ok.txt", "/contents//ok.txt"):
         answer = api.get(f"/repos/alice/{name}{path}")
-        assert answer.status_code in (200, 404), (path, answer.status_code, answer.text)
+        # A NUL in a query value is refused before any lookup (forge/nul_bytes.py).
+        allowed = (422,) if "?ref=%00" in path else (200, 404)
+        assert answer.status_code in allowed, (path, answer.status_code, answer.text)
     sha = out("-C", work, "rev-parse", "main:ok.txt").strip()
     for body in ({"message": "m", "content": "eA==", "sha": sha, "committer": {"name": "x", "email": "y",
                                                                                  "date": "not a date"}},
