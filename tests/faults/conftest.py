@@ -159,13 +159,7 @@ def wait_until(predicate, timeout, what, interval=0.01):
 
 def freeze_workers(server):
     """SIGSTOP every worker (so whatever it is doing stops exactly there); returns their pids."""
-    pids = server.worker_pids()
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGSTOP)
-        except ProcessLookupError:
-            pass
-    return pids
+    return server.signal_workers(signal.SIGSTOP)
 
 
 def kill_frozen(server, pids):

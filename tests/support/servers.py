@@ -128,10 +128,14 @@ class ForgeServer:
 
     def kill_workers(self):
         """SIGKILLs every gunicorn worker (the master respawns them); returns the pids killed."""
+        return self.signal_workers(signal.SIGKILL)
+
+    def signal_workers(self, signum):
+        """Sends `signum` to every gunicorn worker alive now; returns their pids."""
         pids = self.worker_pids()
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
             except ProcessLookupError:
                 pass
         return pids
