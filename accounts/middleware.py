@@ -59,7 +59,7 @@ PROXY, TOKEN, SESSION = "proxy", "token", "session"
 def resolve_actor(request) -> tuple[Actor, str | None]:
     """The actor and what established it: PROXY, TOKEN, SESSION, or None for anonymous."""
     meta = request.META
-    if _from_trusted_proxy(meta) and f"{HEADER_PREFIX}KIND" in meta:
+    if from_trusted_proxy(meta) and f"{HEADER_PREFIX}KIND" in meta:
         actor = _actor_from_proxy_headers(meta)
         return actor, None if actor.is_anonymous else PROXY
     _drop_actor_headers(meta)
@@ -78,7 +78,8 @@ def resolve_actor(request) -> tuple[Actor, str | None]:
     return ANONYMOUS, None
 
 
-def _from_trusted_proxy(meta) -> bool:
+def from_trusted_proxy(meta) -> bool:
+    """Whether the request came from an address in FORGE_TRUSTED_PROXIES (security_headers asks too)."""
     trusted = settings.FORGE_TRUSTED_PROXIES
     if not trusted:
         return False
@@ -96,14 +97,14 @@ def client_address(request) -> str:
     (the right-most X-Forwarded-For entry that is not itself a trusted proxy)."""
     meta = request.META
     address = meta.get("REMOTE_ADDR", "")
-    if not _from_trusted_proxy(meta):
+    if not from_trusted_proxy(meta):
         return address
     for hop in reversed([part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]):
         try:
             ipaddress.ip_address(hop)
         except ValueError:
             return address  # a forged or garbled entry: trust nothing before it
-        if not _from_trusted_proxy({"REMOTE_ADDR": hop}):
+        if not from_trusted_proxy({"REMOTE_ADDR": hop}):
             return hop
     return address
 

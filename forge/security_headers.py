@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from accounts.middleware import _from_trusted_proxy
+from accounts.middleware import from_trusted_proxy
 
 # The headers that gunicorn (secure_scheme_headers) or Django (SECURE_PROXY_SSL_HEADER) read as
 # "the client spoke https to the proxy".
@@ -67,7 +67,7 @@ class SecurityHeadersMiddleware:
 
 def settle_scheme(meta) -> None:
     """Forget what an untrusted client said about the scheme (see the module's docstring)."""
-    if _from_trusted_proxy(meta):
+    if from_trusted_proxy(meta):
         return
     for key in FORWARDED_SCHEME_HEADERS:
         meta.pop(key, None)
